@@ -1,0 +1,210 @@
+"""The `archarena` command: demo, web, worker, migrate, reconcile, token, flops, data, submit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+token_cli = typer.Typer(no_args_is_help=True, help="API tokens.")
+data_cli = typer.Typer(no_args_is_help=True, help="Standard datasets from their official files.")
+cli.add_typer(token_cli, name="token")
+cli.add_typer(data_cli, name="data")
+
+
+def main() -> None:
+    cli()
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from app.db.migrate import upgrade
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade(settings.database_url)
+    typer.echo("database is at the latest schema")
+
+
+@cli.command()
+def reconcile() -> None:
+    """Send every run the database holds as queued to the broker again (a lost message is re-sent;
+    a duplicate is harmless: workers claim each run once)."""
+    typer.echo(f"sent {_send_queued()} queued runs")
+
+
+def _send_queued() -> int:
+    from app.db.session import session_scope
+    from app.queue import TaskQueue
+    from app.submissions.repository import queued_run_ids
+
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        ids = queued_run_ids(session)
+    return TaskQueue(settings).send_train_runs(ids)
+
+
+@cli.command()
+def web(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the web app and the API."""
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+
+
+@cli.command()
+def worker(
+    name: Annotated[str, typer.Option(help="Worker node name (default: archarena@host-pid).")] = "",
+    threads: Annotated[int, typer.Option(help="torch CPU threads (0: torch's default).")] = 0,
+) -> None:
+    """A Celery worker with the solo pool: one process trains one run at a time on one device."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    from workers.celery_app import celery
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    node = name or f"archarena-{os.getpid()}@%h"
+    celery.worker_main(
+        ["worker", "--pool=solo", "--concurrency=1", "--loglevel=INFO", "-Q", settings.queue, "-n", node,
+         "--without-mingle", "--without-gossip", "--without-heartbeat"]
+    )
+
+
+@cli.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes to start (each trains one run at a time).")] = 1,
+) -> None:
+    """Everything on this machine: SQLite database, SQLite broker, a worker, baselines, the web app."""
+    from app.db.session import session_scope
+    from app.submissions.baselines import seed_baselines
+
+    settings = get_settings()
+    if settings.mode != "demo":
+        raise typer.BadParameter("`archarena demo` runs in demo mode only (unset ARCHARENA_MODE)")
+    migrate()
+    with session_scope(settings.database_url) as session:
+        created = seed_baselines(session, max_epochs=settings.max_epochs)
+    typer.echo(f"baselines: {len(created)} new; queued runs sent: {_send_queued()}")
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1" if workers > 1 else "")}
+    env = {k: v for k, v in env.items() if v != ""}
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--name", f"demo{i}@%h"], env=env)
+        for i in range(workers)
+    ]
+    try:
+        typer.echo(f"open http://{host}:{port}")
+        web(host=host, port=port)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
+@token_cli.command("create")
+def token_create(
+    user: Annotated[str, typer.Argument(help="User name (created if new).")],
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
+) -> None:
+    """Create an API token; it is printed once and stored only as a hash."""
+    from app.accounts.service import InvalidName, create_token
+    from app.db.session import session_scope
+
+    settings = get_settings()
+    try:
+        with session_scope(settings.database_url) as session:
+            token = create_token(session, user, name)
+    except InvalidName as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(token)
+
+
+@cli.command()
+def flops(
+    spec_file: Annotated[Path | None, typer.Argument(help="A spec as JSON.")] = None,
+    preset: Annotated[str | None, typer.Option(help="A preset name instead of a file.")] = None,
+    input: Annotated[str, typer.Option(help="Input shape CxHxW.")] = "3x224x224",
+    classes: Annotated[int, typer.Option(help="Number of classes.")] = 1000,
+) -> None:
+    """Print params, MACs, FLOPs and the per-layer-type breakdown of a spec as JSON."""
+    from app.zoo.measure import measure
+    from app.zoo.spec import SpecError, parse_spec
+
+    if (spec_file is None) == (preset is None):
+        raise typer.BadParameter("give a SPEC.json file or --preset NAME (one of them)")
+    raw = {"preset": preset, "overrides": {}} if preset else json.loads(Path(str(spec_file)).read_text())
+    try:
+        shape = tuple(int(p) for p in input.lower().split("x"))
+        if len(shape) != 3:
+            raise ValueError
+    except ValueError:
+        raise typer.BadParameter(f"--input must look like 3x224x224, got {input!r}") from None
+    try:
+        m = measure(parse_spec(raw), (shape[0], shape[1], shape[2]), classes)
+    except SpecError as exc:
+        typer.echo(json.dumps({"errors": exc.errors}, indent=2), err=True)
+        raise typer.Exit(2) from None
+    out = {"params": m.params, "macs": m.macs, "flops": m.flops, "breakdown": m.breakdown}
+    typer.echo(json.dumps(out, indent=2))
+
+
+@data_cli.command("fetch")
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="mnist, fashion_mnist, cifar10, cifar100, svhn, …")],
+    base_url: Annotated[str | None, typer.Option(help="A mirror to fetch from instead.")] = None,
+) -> None:
+    """Download a dataset's official files into ARCHARENA_DATA_DIR and check their published checksums."""
+    from app.benchmarks.fetch import fetch
+
+    settings = get_settings()
+    settings.ensure_dirs()
+
+    def progress(file: str, done: int, total: int | None) -> None:
+        typer.echo(f"\r{file}: {done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else ""), nl=False)
+
+    paths = fetch(name, settings.data_dir, base_url=base_url, progress=progress)
+    typer.echo("")
+    for path in paths:
+        typer.echo(f"ok {path}")
+
+
+@cli.command()
+def submit(
+    spec_file: Annotated[Path, typer.Argument(help="A spec as JSON.")],
+    name: Annotated[str, typer.Option(help="The entry's name.")],
+    benchmark: str = "digits",
+    url: str = "http://127.0.0.1:8000",
+    token: Annotated[str, typer.Option(envvar="ARCHARENA_TOKEN", help="API token.")] = "",
+) -> None:
+    """Submit a spec through the REST API and print the submission's URL."""
+    import httpx
+
+    body = {"benchmark": benchmark, "name": name, "spec": json.loads(spec_file.read_text())}
+    res = httpx.post(f"{url}/api/v1/submissions", json=body, headers={"Authorization": f"Bearer {token}"})
+    if res.status_code != 201:
+        typer.echo(f"{res.status_code}: {res.text}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{url}{res.json()['url']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""One Settings object, read from the environment (prefix ARCHARENA_) and validated at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "demo-secret-change-me"
+DEFAULT_HOME = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARCHARENA_", extra="ignore")
+
+    mode: Literal["demo", "production"] = "demo"
+    home: Path = Field(default=DEFAULT_HOME, description="Folder for the demo's SQLite files.")
+    database_url: str = ""
+    broker_url: str = ""
+    data_dir: Path = Field(default=DEFAULT_HOME / "data")
+    secret_key: str = DEMO_SECRET
+    device: str = "auto"
+    queue: str = "train"
+    # Caps the recipe's epochs (tests and quick local trials). Capped runs carry a recipe-version suffix,
+    # so they never mix with full-recipe results on the leaderboard.
+    max_epochs: int | None = Field(default=None, ge=1)
+    # Soft limit < hard limit < broker visibility timeout (STYLE.md 4).
+    run_soft_time_limit_s: int = Field(default=3600, ge=10)
+    run_hard_time_limit_s: int = Field(default=3900, ge=20)
+    broker_visibility_timeout_s: int = Field(default=4200, ge=30)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _fill_and_check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.home / 'archarena.sqlite3').resolve()}"
+        if not self.broker_url:
+            self.broker_url = f"sqla+sqlite:///{(self.home / 'broker.sqlite3').resolve()}"
+        if self.mode != "demo" and self.secret_key in ("", DEMO_SECRET):
+            raise ValueError(
+                "ARCHARENA_SECRET_KEY must be set to a private value outside the demo "
+                "(ARCHARENA_MODE=production); generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        if not (self.run_soft_time_limit_s < self.run_hard_time_limit_s < self.broker_visibility_timeout_s):
+            raise ValueError("time limits must satisfy soft < hard < broker visibility timeout")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def ensure_dirs(self) -> None:
+        if self.database_url.startswith("sqlite:///") or self.broker_url.startswith("sqla+sqlite:///"):
+            self.home.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,68 @@
+"""FastAPI dependencies: settings, a database session per request, the queue, the token's user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.accounts.service import authenticate
+from app.config import Settings
+from app.db.session import get_sessionmaker
+from app.db.tables import User
+from app.queue import TaskQueue
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    session = get_sessionmaker(settings.database_url)()
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_queue(settings: SettingsDep) -> TaskQueue:
+    return TaskQueue(settings)
+
+
+QueueDep = Annotated[TaskQueue, Depends(get_queue)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `archarena token create NAME`.")
+
+
+def require_user(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="A valid API token is required: send 'Authorization: Bearer <token>' "
+        "(create one with `archarena token create NAME`).",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized
+    user = authenticate(session, credentials.credentials)
+    if user is None:
+        raise unauthorized
+    session.commit()  # keeps last_used_at
+    return user
+
+
+UserDep = Annotated[User, Depends(require_user)]

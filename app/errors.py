@@ -1,0 +1,57 @@
+"""Errors the services raise and how the API answers them: always a JSON body that names what is wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class InputError(Exception):
+    """Bad input found after parsing (a spec, a limit, an unknown benchmark): answered with 422."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors))
+        self.errors = errors
+
+    @classmethod
+    def one(cls, loc: list[str | int], msg: str, type_: str = "value_error", **ctx: Any) -> InputError:
+        error: dict[str, Any] = {"loc": loc, "msg": msg, "type": type_}
+        if ctx:
+            error["ctx"] = ctx
+        return cls([error])
+
+
+class NotFound(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Forbidden(Exception):
+    pass
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    detail: list[ErrorDetail]
+
+
+class MessageOut(BaseModel):
+    detail: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": MessageOut, "description": "The body is not valid JSON."},
+    422: {"model": ValidationErrorOut, "description": "The input is invalid; each error names the field."},
+}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": MessageOut, "description": "No token, or a token that is unknown or revoked."},
+    403: {"model": MessageOut, "description": "The token's user may not do this."},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": MessageOut, "description": "No such object."}}

@@ -1,0 +1,76 @@
+"""JSON API: benchmarks, leaderboards and frontiers. Thin: parse, call a service, return."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+
+from app.benchmarks.registry import Benchmark, all_benchmarks
+from app.deps import SessionDep, SettingsDep
+from app.errors import NOT_FOUND
+from app.leaderboard import service
+from app.leaderboard.schemas import BenchmarkOut, EntryOut, FrontierOut, LeaderboardOut, LimitsOut
+from app.submissions.service import effective_recipe_version, resolve_benchmark
+
+router = APIRouter(prefix="/api/v1", tags=["benchmarks"])
+
+
+def benchmark_out(benchmark: Benchmark) -> BenchmarkOut:
+    return BenchmarkOut(
+        slug=benchmark.slug,
+        title=benchmark.title,
+        description=benchmark.description,
+        input_shape=list(benchmark.input_shape),
+        num_classes=benchmark.num_classes,
+        recipe=benchmark.recipe.to_dict(),
+        limits=LimitsOut.model_validate(asdict(benchmark.limits)),
+        default_seeds=benchmark.default_seeds,
+        max_seeds=benchmark.max_seeds,
+        second_test=benchmark.second_test,
+        builtin=benchmark.builtin,
+        url=f"/benchmarks/{benchmark.slug}",
+    )
+
+
+@router.get("/benchmarks")
+def list_benchmarks() -> list[BenchmarkOut]:
+    return [benchmark_out(b) for b in all_benchmarks()]
+
+
+@router.get("/benchmarks/{slug}", responses=NOT_FOUND)
+def get_benchmark(slug: str) -> BenchmarkOut:
+    return benchmark_out(resolve_benchmark_or_404(slug))
+
+
+@router.get("/benchmarks/{slug}/leaderboard", responses=NOT_FOUND)
+def get_leaderboard(slug: str, session: SessionDep, settings: SettingsDep) -> LeaderboardOut:
+    benchmark = resolve_benchmark_or_404(slug)
+    entries = service.leaderboard(session, benchmark, settings.max_epochs)
+    return LeaderboardOut(
+        benchmark=slug,
+        recipe_version=effective_recipe_version(benchmark.recipe, settings.max_epochs),
+        entries=[EntryOut.model_validate(e.to_dict()) for e in entries],
+    )
+
+
+@router.get("/benchmarks/{slug}/frontier", responses=NOT_FOUND)
+def get_frontier(slug: str, session: SessionDep, settings: SettingsDep) -> FrontierOut:
+    benchmark = resolve_benchmark_or_404(slug)
+    entries = service.leaderboard(session, benchmark, settings.max_epochs)
+    return FrontierOut(
+        benchmark=slug,
+        recipe_version=effective_recipe_version(benchmark.recipe, settings.max_epochs),
+        x="macs",
+        y="test_acc_mean",
+        points=[EntryOut.model_validate(e.to_dict()) for e in service.frontier(entries)],
+    )
+
+
+def resolve_benchmark_or_404(slug: str) -> Benchmark:
+    from app.errors import InputError, NotFound
+
+    try:
+        return resolve_benchmark(slug)
+    except InputError:
+        raise NotFound(f"benchmark {slug!r}") from None

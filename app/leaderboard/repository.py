@@ -1,0 +1,18 @@
+"""SQL for the leaderboard: a benchmark's submissions with their runs."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.db.tables import Submission
+
+
+def submissions_for(session: Session, benchmark: str, recipe_version: str) -> list[Submission]:
+    query = (
+        select(Submission)
+        .where(Submission.benchmark == benchmark, Submission.recipe_version == recipe_version)
+        .options(selectinload(Submission.user), selectinload(Submission.runs))
+        .order_by(Submission.id)
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,73 @@
+"""Response models of the benchmarks and leaderboard API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from app.schemas import OutModel
+
+
+class LimitsOut(OutModel):
+    max_params: int
+    max_macs: int
+    max_depth: int
+    max_width: int
+
+
+class BenchmarkOut(OutModel):
+    slug: str
+    title: str
+    description: str
+    input_shape: list[int]
+    num_classes: int
+    recipe: dict[str, Any]
+    limits: LimitsOut
+    default_seeds: int
+    max_seeds: int
+    second_test: str | None
+    builtin: bool
+    url: str
+
+
+class EntryOut(OutModel):
+    id: int
+    name: str
+    user: str
+    family: str
+    mixer: str | None
+    params: int
+    macs: int = Field(description="Multiply-accumulates of one forward pass of one image.")
+    flops: int = Field(description="2 × MACs.")
+    status: str
+    seeds_requested: int
+    n: int = Field(description="Seeds finished.")
+    test_acc_mean: float | None
+    test_acc_std: float | None
+    test_acc_ci: list[float] | None = Field(description="95% confidence interval of the mean test accuracy.")
+    train_acc_mean: float | None
+    val_acc_mean: float | None
+    test2_acc_mean: float | None
+    gap: float | None = Field(description="Train accuracy minus test accuracy.")
+    test_accs: list[float] = Field(description="Test accuracy of each finished seed.")
+    rank: int | None = Field(description="Rank group: entries within the noise share a rank.")
+    on_frontier: bool
+    notes: list[str]
+    created_at: datetime
+    url: str
+
+
+class LeaderboardOut(OutModel):
+    benchmark: str
+    recipe_version: str
+    entries: list[EntryOut]
+
+
+class FrontierOut(OutModel):
+    benchmark: str
+    recipe_version: str
+    x: str = Field(description="The cost axis: MACs per image.")
+    y: str = Field(description="The score axis: mean test accuracy.")
+    points: list[EntryOut]

@@ -1,0 +1,69 @@
+"""create_app(): routers, templates, static files (plotly.min.js comes from the plotly package: no CDN)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from app import web
+from app.leaderboard.pages import router as leaderboard_pages
+from app.submissions.pages import router as submission_pages
+from app.config import Settings, get_settings
+from app.errors import Forbidden, InputError, NotFound
+from app.leaderboard.api import router as leaderboard_api
+from app.submissions.api import router as submissions_api
+
+ROOT = Path(__file__).resolve().parents[1]
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="archarena",
+        version="0.1.0",
+        description="Train every submitted vision architecture with the same recipe and several seeds; "
+        "compare accuracy against compute with honest error bars.",
+    )
+    app.state.settings = settings
+    app.include_router(leaderboard_api)
+    app.include_router(submissions_api)
+    app.include_router(leaderboard_pages)
+    app.include_router(submission_pages)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    async def input_error(_request: Request, exc: InputError) -> Response:
+        return JSONResponse({"detail": exc.errors}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": f"{exc.what} not found"}, status_code=404)
+        return web.error_page(request, 404, f"{exc.what} not found")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_request: Request, exc: Forbidden) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"detail": "The request body is not valid JSON."}, status_code=400)
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+        return JSONResponse({"detail": detail}, status_code=422)

@@ -1,0 +1,75 @@
+"""JSON API for specs and submissions. Thin: parse, call a service, commit at the boundary, enqueue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.deps import QueueDep, SessionDep, SettingsDep, UserDep
+from app.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND
+from app.submissions import service
+from app.submissions import repository as repo
+from app.submissions.schemas import SpecValidateIn, SpecValidateOut, SubmissionIn, SubmissionOut, SubmissionSummaryOut
+from app.submissions.views import submission_out, summary_out
+
+router = APIRouter(prefix="/api/v1", tags=["submissions"])
+
+
+@router.post("/specs/validate", responses=ERROR_RESPONSES)
+def validate_spec(body: SpecValidateIn) -> SpecValidateOut:
+    """Params, MACs, FLOPs, canonical spec and hash for a benchmark. No token needed; nothing is stored."""
+    checked = service.validate_spec(body.benchmark, body.spec)
+    m = checked.measurement
+    return SpecValidateOut(
+        benchmark=checked.benchmark.slug,
+        family=checked.family,
+        mixer=checked.mixer,
+        params=m.params,
+        macs=m.macs,
+        flops=m.flops,
+        macs_breakdown=dict(m.breakdown),
+        canonical_spec=checked.canonical,
+        spec_hash=checked.hash,
+    )
+
+
+@router.post(
+    "/submissions", status_code=status.HTTP_201_CREATED, responses={**ERROR_RESPONSES, **AUTH_RESPONSES}
+)
+def create_submission(
+    body: SubmissionIn, user: UserDep, session: SessionDep, queue: QueueDep, settings: SettingsDep
+) -> SubmissionOut:
+    submission = service.create_submission(session, user, body, max_epochs=settings.max_epochs)
+    session.commit()
+    queue.send_train_runs(service.run_ids(submission))  # after the commit: a worker never sees a missing row
+    return submission_out(service.get_submission(session, submission.id))
+
+
+@router.get("/submissions/{submission_id}", responses=NOT_FOUND)
+def get_submission(submission_id: int, session: SessionDep) -> SubmissionOut:
+    return submission_out(service.get_submission(session, submission_id))
+
+
+@router.get("/submissions", responses=ERROR_RESPONSES)
+def list_submissions(
+    session: SessionDep,
+    benchmark: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$")] = None,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(queued|running|finished|failed)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[SubmissionSummaryOut]:
+    found = repo.list_submissions(session, benchmark=benchmark, user=user, status=status_, limit=limit, offset=offset)
+    return [summary_out(s) for s in found]
+
+
+@router.delete(
+    "/submissions/{submission_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**AUTH_RESPONSES, **NOT_FOUND},
+)
+def delete_submission(submission_id: int, user: UserDep, session: SessionDep) -> Response:
+    service.delete_submission(session, user, submission_id)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,103 @@
+"""Submission pages: one submission (live while it trains) and the submit form."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from app.accounts.service import DEMO_USER, authenticate, get_or_create_user
+from app.benchmarks.registry import DEFAULT_BENCHMARK
+from app.deps import QueueDep, SessionDep, SettingsDep
+from app.errors import InputError
+from app.submissions import service
+from app.submissions.schemas import SubmissionIn
+from app.submissions.views import submission_out
+from app.web import render
+from app.zoo.presets import PRESETS
+
+router = APIRouter(include_in_schema=False)
+DEFAULT_SPEC = {"preset": "tiny_resnet_digits", "overrides": {}}
+
+
+@router.get("/submissions/{submission_id}", response_class=HTMLResponse)
+def submission_page(submission_id: int, request: Request, session: SessionDep) -> HTMLResponse:
+    submission = submission_out(service.get_submission(session, submission_id))
+    return render(request, "submission.html", {"s": submission, "data": submission.model_dump(mode="json")})
+
+
+@router.get("/submit", response_class=HTMLResponse)
+def submit_form(request: Request, benchmark: str = DEFAULT_BENCHMARK) -> HTMLResponse:
+    form = {"benchmark": benchmark, "name": "", "description": "", "spec": json.dumps(DEFAULT_SPEC, indent=2),
+            "seeds": "", "token": ""}
+    return _render_form(request, form, [])
+
+
+@router.post("/submit", response_model=None)
+def submit(
+    request: Request,
+    session: SessionDep,
+    queue: QueueDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form(max_length=200)],
+    spec: Annotated[str, Form(max_length=65536)],
+    benchmark: Annotated[str, Form(max_length=64)] = DEFAULT_BENCHMARK,
+    description: Annotated[str, Form(max_length=4000)] = "",
+    seeds: Annotated[str, Form(max_length=8)] = "",
+    token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    form = {"benchmark": benchmark, "name": name, "description": description, "spec": spec, "seeds": seeds,
+            "token": ""}
+    if token:
+        user = authenticate(session, token.strip())
+        if user is None:
+            return _render_form(request, form, [_error("token", "this API token is unknown or revoked")], 401)
+    elif settings.mode == "demo":
+        user = get_or_create_user(session, DEMO_USER)
+    else:
+        return _render_form(request, form, [_error("token", "an API token is required to submit")], 401)
+    try:
+        body = SubmissionIn(
+            benchmark=benchmark, name=name, description=description, spec=_parse_spec_text(spec),
+            seeds=int(seeds) if seeds.strip() else None,
+        )
+        submission = service.create_submission(session, user, body, max_epochs=settings.max_epochs)
+    except InputError as exc:
+        return _render_form(request, form, exc.errors, 422)
+    except ValidationError as exc:
+        return _render_form(request, form, [_error(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()], 422)
+    except ValueError as exc:
+        return _render_form(request, form, [_error("seeds", str(exc))], 422)
+    session.commit()
+    queue.send_train_runs(service.run_ids(submission))
+    return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
+
+
+def _parse_spec_text(text: str) -> dict[str, Any]:
+    """JSON (YAML's safe subset also accepted); never anything that executes."""
+    import yaml
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InputError.one(["spec"], f"the spec is neither valid JSON nor YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError.one(["spec"], "the spec must be an object, e.g. {\"preset\": \"tiny_resnet_digits\"}")
+    return data
+
+
+def _error(field: str, msg: str) -> dict[str, Any]:
+    return {"loc": [field], "msg": msg, "type": "value_error"}
+
+
+def _render_form(request: Request, form: dict[str, str], errors: list[dict[str, Any]], status_code: int = 200
+                 ) -> HTMLResponse:
+    return render(
+        request, "submit.html", {"form": form, "errors": errors, "presets": sorted(PRESETS)}, status_code
+    )

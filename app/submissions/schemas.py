@@ -1,0 +1,110 @@
+"""Request and response models of the submissions API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from app.schemas import OutModel, StrictModel
+
+SLUG = r"^[a-z0-9_]{1,64}$"
+
+
+class SpecValidateIn(StrictModel):
+    benchmark: str = Field(default="digits", pattern=SLUG, description="Benchmark slug, e.g. 'digits'.")
+    spec: dict[str, Any] = Field(
+        description="An architecture: {'family': ..., ...} or {'preset': NAME, 'overrides': {...}}.",
+        examples=[{"preset": "tiny_resnet_digits", "overrides": {}}],
+    )
+
+
+class SpecValidateOut(OutModel):
+    benchmark: str
+    family: str
+    mixer: str | None
+    params: int = Field(description="Number of trainable parameters.")
+    macs: int = Field(description="Multiply-accumulates of one forward pass of one image.")
+    flops: int = Field(description="2 × MACs.")
+    macs_breakdown: dict[str, int] = Field(description="MACs per layer type.")
+    canonical_spec: dict[str, Any]
+    spec_hash: str
+
+
+class SubmissionIn(StrictModel):
+    benchmark: str = Field(default="digits", pattern=SLUG)
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=2000)
+    spec: dict[str, Any]
+    seeds: int | None = Field(
+        default=None, ge=1, le=100, description="How many seeds to train (default: the benchmark's)."
+    )
+
+
+class EpochOut(OutModel):
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    lr: float
+    elapsed_s: float
+
+
+class RunOut(OutModel):
+    id: int
+    seed: int
+    status: str
+    attempts: int
+    device: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    epochs_done: int
+    epochs_total: int | None
+    train_loss: float | None
+    train_acc: float | None
+    val_loss: float | None
+    val_acc: float | None
+    test_loss: float | None
+    test_acc: float | None
+    test2_loss: float | None
+    test2_acc: float | None
+    wall_seconds: float | None
+    images_per_second: float | None
+    error_kind: str | None
+    error_message: str | None
+    recipe_version: str | None
+    code_version: str | None
+    torch_version: str | None
+    epochs: list[EpochOut] = []
+
+
+class SubmissionSummaryOut(OutModel):
+    id: int
+    benchmark: str
+    name: str
+    user: str
+    family: str
+    mixer: str | None
+    params: int
+    macs: int
+    status: str
+    seeds_requested: int
+    seeds_finished: int
+    spec_hash: str
+    recipe_version: str
+    created_at: datetime
+    url: str
+
+
+class SubmissionOut(SubmissionSummaryOut):
+    description: str
+    spec: dict[str, Any]
+    flops: int
+    macs_breakdown: dict[str, int]
+    runs: list[RunOut]
+    test_acc_mean: float | None
+    test_acc_std: float | None
+    notes: list[str]

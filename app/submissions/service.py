@@ -1,0 +1,125 @@
+"""Validating specs and creating submissions. Services never commit; the boundary does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.benchmarks.recipes import Recipe
+from app.benchmarks.registry import Benchmark, UnknownBenchmark, all_benchmarks, get_benchmark
+from app.db.tables import RunStatus, Submission, User
+from app.errors import Forbidden, InputError, NotFound
+from app.submissions import repository as repo
+from app.submissions.schemas import SubmissionIn
+from app.zoo.limits import check_limits
+from app.zoo.measure import Measurement, measure
+from app.zoo.spec import ArchSpec, SpecError, canonical_spec, parse_spec, spec_hash, spec_summary
+
+
+@dataclass(frozen=True)
+class ValidatedSpec:
+    benchmark: Benchmark
+    spec: ArchSpec
+    canonical: dict[str, Any]
+    hash: str
+    family: str
+    mixer: str | None
+    measurement: Measurement
+
+
+def effective_recipe_version(recipe: Recipe, max_epochs: int | None) -> str:
+    """The recipe version results are filed under; a capped epoch count is part of it, so capped runs
+    never mix with full-recipe ones."""
+    if max_epochs is not None and max_epochs < recipe.epochs:
+        return f"{recipe.version}+epochs{max_epochs}"
+    return recipe.version
+
+
+def resolve_benchmark(slug: str) -> Benchmark:
+    try:
+        return get_benchmark(slug)
+    except UnknownBenchmark:
+        known = ", ".join(b.slug for b in all_benchmarks())
+        raise InputError.one(["body", "benchmark"], f"unknown benchmark {slug!r}; known: {known}") from None
+
+
+def validate_spec(benchmark_slug: str, raw_spec: object) -> ValidatedSpec:
+    """Parse, measure on the meta device, and check the benchmark's limits. Nothing is allocated for real."""
+    benchmark = resolve_benchmark(benchmark_slug)
+    try:
+        spec = parse_spec(raw_spec)
+        measurement = measure(spec, benchmark.input_shape, benchmark.num_classes)
+    except SpecError as exc:
+        raise InputError([_in_body(e) for e in exc.errors]) from None
+    violations = check_limits(spec, measurement, benchmark.limits)
+    if violations:
+        raise InputError([_in_body(v) for v in violations])
+    summary = spec_summary(spec)
+    return ValidatedSpec(
+        benchmark=benchmark,
+        spec=spec,
+        canonical=canonical_spec(spec),
+        hash=spec_hash(spec),
+        family=summary["family"],
+        mixer=summary.get("mixer"),
+        measurement=measurement,
+    )
+
+
+def _in_body(error: dict[str, Any]) -> dict[str, Any]:
+    return {**error, "loc": ["body", *error["loc"]]}
+
+
+def create_submission(session: Session, user: User, body: SubmissionIn, *, max_epochs: int | None) -> Submission:
+    validated = validate_spec(body.benchmark, body.spec)
+    benchmark = validated.benchmark
+    seeds = body.seeds or benchmark.default_seeds
+    if seeds > benchmark.max_seeds:
+        raise InputError.one(
+            ["body", "seeds"],
+            f"seeds {seeds} exceeds this benchmark's maximum of {benchmark.max_seeds}",
+            "limit",
+            value=seeds,
+            limit=benchmark.max_seeds,
+        )
+    submission = Submission(
+        user_id=user.id,
+        benchmark=benchmark.slug,
+        name=body.name,
+        description=body.description,
+        spec=validated.canonical,
+        spec_hash=validated.hash,
+        family=validated.family,
+        mixer=validated.mixer,
+        params=validated.measurement.params,
+        macs=validated.measurement.macs,
+        macs_breakdown=dict(validated.measurement.breakdown),
+        recipe_version=effective_recipe_version(benchmark.recipe, max_epochs),
+        seeds_requested=seeds,
+        status=RunStatus.QUEUED,
+        is_baseline=False,
+    )
+    # Seeds 0..n-1 for every submission: the same seeds across entries make comparisons paired.
+    return repo.add_submission(session, submission, list(range(seeds)))
+
+
+def get_submission(session: Session, submission_id: int) -> Submission:
+    submission = repo.get_submission(session, submission_id, with_epochs=True)
+    if submission is None:
+        raise NotFound(f"submission {submission_id}")
+    return submission
+
+
+def delete_submission(session: Session, user: User, submission_id: int) -> None:
+    submission = repo.get_submission(session, submission_id)
+    if submission is None:
+        raise NotFound(f"submission {submission_id}")
+    if submission.user_id != user.id and not user.is_admin:
+        raise Forbidden("only the owner or an admin can delete this submission")
+    repo.delete_submission(session, submission)
+
+
+def run_ids(submission: Submission) -> list[int]:
+    return [run.id for run in submission.runs if run.status == RunStatus.QUEUED]

@@ -1,0 +1,42 @@
+"""Jinja2 set-up shared by the page routers. Autoescaping is on for every template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.benchmarks.registry import all_benchmarks
+
+ROOT = Path(__file__).resolve().parents[1]
+templates = Jinja2Templates(directory=ROOT / "templates")
+
+
+def si(value: float | int | None) -> str:
+    """1234567 → '1.23M': compact counts for tables."""
+    if value is None:
+        return "—"
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+templates.env.filters["si"] = si
+templates.env.filters["pct"] = pct
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    base = {"benchmarks": all_benchmarks(), "settings": request.app.state.settings}
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", {"status_code": status_code, "message": message}, status_code)

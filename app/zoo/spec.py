@@ -1,0 +1,553 @@
+"""Architecture specs: the user's config as data, validated strictly, in canonical form and hashed.
+
+A spec is JSON data, never code. Every family has its own strict pydantic model (unknown keys, wrong types and
+out-of-range values are rejected; ``"3"`` and ``true`` are not numbers). Parsing never builds a model, so hostile input
+costs no allocation beyond the (size-capped) JSON itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+MAX_SPEC_BYTES = 8 * 1024
+MAX_NESTING = 6
+
+Norm = Literal["layernorm", "batchnorm", "groupnorm"]
+Act = Literal["gelu", "relu", "silu"]
+Width = Annotated[int, Field(ge=1, le=2048)]
+OddKernel = Annotated[int, Field(ge=1, le=31)]
+
+
+class SpecError(ValueError):
+    """A spec that cannot be accepted; ``errors`` has pydantic's shape (``loc`` starts with ``"spec"``)."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors]
+        super().__init__("invalid spec: " + "; ".join(lines))
+
+    @classmethod
+    def at(cls, loc: list[str | int], msg: str, type_: str = "value_error") -> SpecError:
+        """One error at ``loc`` (relative to the spec root; "spec" is prepended)."""
+        return cls([{"loc": ["spec", *loc], "msg": msg, "type": type_}])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# ---------------------------------------------------------------- token mixers (MetaFormer)
+
+
+class AttentionMixer(_Strict):
+    """Global multi-head self-attention (ViT)."""
+
+    kind: Literal["attention"]
+    heads: int = Field(4, ge=1, le=64)
+    qkv_bias: bool = True
+
+
+class WindowAttentionMixer(_Strict):
+    """Attention inside non-overlapping windows; every second block of a stage shifts them (Swin)."""
+
+    kind: Literal["window_attention"]
+    heads: int = Field(4, ge=1, le=64)
+    window: int = Field(7, ge=1, le=31)
+    shift: bool = True
+    qkv_bias: bool = True
+    rel_pos_bias: bool = True
+
+
+class DWConvMixer(_Strict):
+    """Depth-wise k×k convolution (ConvNeXt, ConvFormer-style)."""
+
+    kind: Literal["dwconv"]
+    kernel: OddKernel = 7
+
+
+class DynamicDWConvMixer(_Strict):
+    """Depth-wise convolution whose per-sample kernels are predicted from the pooled input (Han et al. 2022)."""
+
+    kind: Literal["dynamic_dwconv"]
+    kernel: OddKernel = 7
+    reduction: int = Field(4, ge=1, le=64)
+
+
+class SpatialMLPMixer(_Strict):
+    """Token-mixing MLP across patches (MLP-Mixer). Hidden size is ``int(hidden_ratio * width)`` as in timm."""
+
+    kind: Literal["spatial_mlp"]
+    hidden_ratio: float = Field(0.5, gt=0.0, le=8.0)
+
+
+class ExternalAttentionMixer(_Strict):
+    """Two linear layers against shared memory units with double normalisation (Guo et al. 2021)."""
+
+    kind: Literal["external_attention"]
+    heads: int = Field(4, ge=1, le=64)
+    memory: int = Field(64, ge=1, le=1024)
+
+
+class PoolingMixer(_Strict):
+    """Average pooling minus identity (PoolFormer)."""
+
+    kind: Literal["pooling"]
+    pool_size: OddKernel = 3
+
+
+class IdentityMixer(_Strict):
+    kind: Literal["identity"]
+
+
+MixerSpec = Annotated[
+    Union[
+        AttentionMixer,
+        WindowAttentionMixer,
+        DWConvMixer,
+        DynamicDWConvMixer,
+        SpatialMLPMixer,
+        ExternalAttentionMixer,
+        PoolingMixer,
+        IdentityMixer,
+    ],
+    Field(discriminator="kind"),
+]
+MIXER_KINDS: tuple[str, ...] = (
+    "attention",
+    "window_attention",
+    "dwconv",
+    "dynamic_dwconv",
+    "spatial_mlp",
+    "external_attention",
+    "pooling",
+    "identity",
+)
+# Mixers that see the token sequence only, so they also work with a class token.
+SEQUENCE_MIXERS = frozenset({"attention", "external_attention", "spatial_mlp", "identity"})
+
+
+# ---------------------------------------------------------------- MetaFormer
+
+
+class PatchStem(_Strict):
+    """Non-overlapping patches: a conv with kernel == stride == patch_size."""
+
+    kind: Literal["patch"]
+    patch_size: int = Field(16, ge=1, le=32)
+    norm: Norm | None = None
+
+
+class ConvStem(_Strict):
+    """Overlapping conv stem (kernel > stride, padding (kernel - stride + 1) // 2), e.g. PoolFormer's 7×7/4."""
+
+    kind: Literal["conv"]
+    kernel: int = Field(7, ge=1, le=31)
+    stride: int = Field(4, ge=1, le=32)
+    norm: Norm | None = None
+
+
+StemSpec = Annotated[Union[PatchStem, ConvStem], Field(discriminator="kind")]
+
+
+class Downsample(_Strict):
+    """Between hierarchical stages: optional norm, then a stride-2 conv (ConvNeXt: LN + 2×2; PoolFormer: 3×3)."""
+
+    kernel: int = Field(3, ge=2, le=7)
+    norm: Norm | None = None
+
+
+class Stage(_Strict):
+    depth: int = Field(ge=1, le=64)
+    width: Width
+    mixer: MixerSpec
+    mlp_ratio: float = Field(4.0, gt=0.0, le=8.0)
+
+    @field_validator("mixer", mode="before")
+    @classmethod
+    def _mixer_shorthand(cls, value: object) -> object:
+        """``"mixer": "pooling"`` is short for ``{"kind": "pooling"}`` (defaults filled in canonical form)."""
+        return {"kind": value} if isinstance(value, str) else value
+
+
+class MetaFormerSpec(_Strict):
+    """MetaFormer: stem → stages of (norm → token mixer → residual; norm → channel MLP → residual) → head.
+
+    ``block="convnext"`` is ConvNeXt's variant of the same block: x + ls(mlp(norm(mixer(x)))) (no pre-norm and no
+    residual of its own around the mixer), needed to reproduce ConvNeXt exactly.
+    """
+
+    family: Literal["metaformer"]
+    layout: Literal["isotropic", "hierarchical"] = "isotropic"
+    stem: StemSpec = Field(default_factory=lambda: PatchStem(kind="patch"))
+    stages: list[Stage] = Field(min_length=1, max_length=6)
+    downsample: Downsample = Field(default_factory=Downsample)
+    norm: Norm = "layernorm"
+    act: Act = "gelu"
+    block: Literal["metaformer", "convnext"] = "metaformer"
+    layer_scale: float | None = Field(None, gt=0.0, le=1.0)
+    drop_path: float = Field(0.0, ge=0.0, le=0.5)
+    pos_embed: bool = False
+    pool: Literal["avg", "cls"] = "avg"
+    head_norm: bool = True
+
+    @field_validator("stem", mode="before")
+    @classmethod
+    def _stem_shorthand(cls, value: object) -> object:
+        return {"kind": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MetaFormerSpec:
+        if self.layout == "isotropic" and len({s.width for s in self.stages}) > 1:
+            raise ValueError("isotropic layout needs the same width in every stage")
+        if self.depth() > 200:
+            raise ValueError(f"total depth {self.depth()} exceeds 200 blocks")
+        for i, stage in enumerate(self.stages):
+            heads = getattr(stage.mixer, "heads", 1)
+            if stage.width % heads:
+                raise ValueError(f"stages[{i}]: width {stage.width} is not divisible by {heads} heads")
+            if self.pool == "cls" and stage.mixer.kind not in SEQUENCE_MIXERS:
+                raise ValueError(
+                    f"stages[{i}]: pool 'cls' adds a class token, which mixer '{stage.mixer.kind}' cannot mix; "
+                    f"use one of {sorted(SEQUENCE_MIXERS)} or pool 'avg'"
+                )
+        if self.pool == "cls" and self.layout == "hierarchical" and len(self.stages) > 1:
+            raise ValueError("pool 'cls' needs a single token grid: use the isotropic layout")
+        return self
+
+    def depth(self) -> int:
+        """Number of MetaFormer blocks."""
+        return sum(s.depth for s in self.stages)
+
+    def max_width(self) -> int:
+        return max(s.width for s in self.stages)
+
+
+# ---------------------------------------------------------------- CNN families
+
+
+class ResNetSpec(_Strict):
+    """ResNet / ResNeXt. ``width_per_group`` and ``groups`` give the bottleneck width as in torchvision."""
+
+    family: Literal["resnet"]
+    block: Literal["basic", "bottleneck"] = "basic"
+    layers: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=lambda: [2, 2, 2, 2], min_length=1, max_length=6)
+    widths: list[Width] = Field(default_factory=lambda: [64, 128, 256, 512], min_length=1, max_length=6)
+    stem: Literal["imagenet", "cifar"] = "imagenet"
+    stem_width: Width = 64
+    groups: int = Field(1, ge=1, le=64)
+    width_per_group: int = Field(64, ge=1, le=512)
+    shortcut: Literal["projection", "zero_pad"] = "projection"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ResNetSpec:
+        if len(self.layers) != len(self.widths):
+            raise ValueError(f"layers has {len(self.layers)} stages but widths has {len(self.widths)}")
+        if self.depth() > 200:
+            raise ValueError(f"total depth {self.depth()} exceeds 200 blocks")
+        if self.block == "basic" and (self.groups != 1 or self.width_per_group != 64):
+            raise ValueError("groups/width_per_group (ResNeXt) need block 'bottleneck'")
+        if self.shortcut == "zero_pad":
+            chans = [self.stem_width, *self.out_widths()]
+            if any(b < a for a, b in zip(chans, chans[1:])):
+                raise ValueError("zero_pad shortcuts need non-decreasing channel widths")
+        return self
+
+    def out_widths(self) -> list[int]:
+        mult = 4 if self.block == "bottleneck" else 1
+        return [w * mult for w in self.widths]
+
+    def depth(self) -> int:
+        """Number of residual blocks."""
+        return sum(self.layers)
+
+    def max_width(self) -> int:
+        mids = [int(w * self.width_per_group / 64) * self.groups for w in self.widths]
+        return max(self.stem_width, *self.out_widths(), *mids)
+
+
+class PlainStage(_Strict):
+    depth: int = Field(ge=1, le=64)
+    width: Width
+
+
+class PlainSpec(_Strict):
+    """VGG-like: stages of k×k conv (→ norm) → act, 2×2 max-pool between stages, no shortcuts."""
+
+    family: Literal["plain"]
+    stages: list[PlainStage] = Field(min_length=1, max_length=6)
+    kernel: OddKernel = 3
+    norm: Literal["batchnorm"] | None = "batchnorm"
+    act: Act = "relu"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlainSpec:
+        if self.depth() > 200:
+            raise ValueError(f"total depth {self.depth()} exceeds 200 layers")
+        return self
+
+    def depth(self) -> int:
+        """Number of conv layers."""
+        return sum(s.depth for s in self.stages)
+
+    def max_width(self) -> int:
+        return max(s.width for s in self.stages)
+
+
+class ConvMixerSpec(_Strict):
+    """ConvMixer: patch conv stem, then depth × (residual depth-wise conv, point-wise conv), each act → BN."""
+
+    family: Literal["convmixer"]
+    width: Width = 256
+    depth_: int = Field(8, ge=1, le=200, alias="depth")
+    kernel: OddKernel = 9
+    patch_size: int = Field(7, ge=1, le=32)
+    act: Act = "gelu"
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    def depth(self) -> int:
+        return self.depth_
+
+    def max_width(self) -> int:
+        return self.width
+
+
+class DenseNetSpec(_Strict):
+    """DenseNet-BC: dense blocks of (BN-ReLU-1×1 conv-BN-ReLU-3×3 conv) joined by compressing transitions."""
+
+    family: Literal["densenet"]
+    blocks: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=lambda: [6, 12, 24, 16], min_length=1, max_length=5)
+    growth_rate: int = Field(32, ge=1, le=128)
+    init_width: Width = 64
+    bottleneck: bool = True
+    bn_size: int = Field(4, ge=1, le=8)
+    compression: float = Field(0.5, gt=0.0, le=1.0)
+    stem: Literal["imagenet", "cifar"] = "imagenet"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DenseNetSpec:
+        if self.depth() > 200:
+            raise ValueError(f"total depth {self.depth()} exceeds 200 dense layers")
+        if self.max_width() > 4096:
+            raise ValueError(f"channel count grows to {self.max_width()}, above 4096")
+        return self
+
+    def widths(self) -> list[int]:
+        """Channels at the end of each dense block."""
+        out, c = [], self.init_width
+        for i, n in enumerate(self.blocks):
+            c += n * self.growth_rate
+            out.append(c)
+            if i < len(self.blocks) - 1:
+                c = int(c * self.compression)
+        return out
+
+    def depth(self) -> int:
+        """Number of dense layers."""
+        return sum(self.blocks)
+
+    def max_width(self) -> int:
+        return max(self.init_width, self.bn_size * self.growth_rate, *self.widths())
+
+
+class RepVGGSpec(_Strict):
+    """RepVGG: stages of (3×3 conv-BN + 1×1 conv-BN + identity-BN) → ReLU, fusable into one 3×3 conv for inference.
+
+    The first block of every stage has stride 2 (the stem is the first stage's stride-2 block in the paper; here the
+    stem is a separate block of width ``stem_width``).
+    """
+
+    family: Literal["repvgg"]
+    layers: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=lambda: [2, 4, 14, 1], min_length=1, max_length=6)
+    widths: list[Width] = Field(default_factory=lambda: [64, 128, 256, 512], min_length=1, max_length=6)
+    stem_width: Width = 64
+    stem_stride: int = Field(2, ge=1, le=2)
+    deploy: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RepVGGSpec:
+        if len(self.layers) != len(self.widths):
+            raise ValueError(f"layers has {len(self.layers)} stages but widths has {len(self.widths)}")
+        if self.depth() > 200:
+            raise ValueError(f"total depth {self.depth()} exceeds 200 blocks")
+        return self
+
+    def depth(self) -> int:
+        """Number of RepVGG blocks, stem included."""
+        return 1 + sum(self.layers)
+
+    def max_width(self) -> int:
+        return max(self.stem_width, *self.widths)
+
+
+FamilySpec = Union[MetaFormerSpec, ResNetSpec, PlainSpec, ConvMixerSpec, DenseNetSpec, RepVGGSpec]
+ArchSpec = Annotated[FamilySpec, Field(discriminator="family")]
+FAMILIES: dict[str, type[BaseModel]] = {
+    "metaformer": MetaFormerSpec,
+    "resnet": ResNetSpec,
+    "plain": PlainSpec,
+    "convmixer": ConvMixerSpec,
+    "densenet": DenseNetSpec,
+    "repvgg": RepVGGSpec,
+}
+FAMILIES_TUPLE = tuple(FAMILIES.values())
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _guard(raw: object) -> None:
+    """Reject input that is not small, shallow, finite JSON data before pydantic sees it.
+
+    Iterative walk with an early size estimate, so a huge or deeply nested object costs no more than the cap.
+    """
+    if not isinstance(raw, dict):
+        raise SpecError.at([], f"a spec must be a JSON object, not {type(raw).__name__}", "type_error")
+    budget = MAX_SPEC_BYTES
+    stack: list[tuple[object, int, list[str | int]]] = [(raw, 1, [])]
+    while stack:
+        node, depth, loc = stack.pop()
+        if depth > MAX_NESTING:
+            raise SpecError.at(loc, f"nesting deeper than {MAX_NESTING} levels", "too_deep")
+        if isinstance(node, dict):
+            budget -= 2
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    raise SpecError.at(loc, "object keys must be strings", "type_error")
+                budget -= len(key) + 4
+                stack.append((value, depth + 1, [*loc, key]))
+        elif isinstance(node, (list, tuple)):
+            budget -= 2
+            stack.extend((v, depth + 1, [*loc, i]) for i, v in enumerate(node))
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                raise SpecError.at(loc, "NaN and infinite numbers are not allowed", "finite_number")
+            budget -= 4
+        elif isinstance(node, str):
+            budget -= len(node) + 2
+        elif node is None or isinstance(node, (bool, int)):
+            budget -= 1 if isinstance(node, bool) or node is None else len(str(node)) if abs(node) < 10**40 else 41
+        else:
+            raise SpecError.at(loc, f"unsupported value of type {type(node).__name__}", "type_error")
+        if budget < 0:
+            break
+    size = len(json.dumps(raw, allow_nan=False)) if budget >= 0 else MAX_SPEC_BYTES + 1
+    if size > MAX_SPEC_BYTES:
+        raise SpecError.at([], f"spec is larger than {MAX_SPEC_BYTES} bytes of JSON", "too_large")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``over`` into a copy of ``base``: dicts merge key by key, everything else is replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve_preset(raw: dict[str, Any]) -> dict[str, Any]:
+    from app.zoo.presets import PRESETS, preset_names
+
+    extra = set(raw) - {"preset", "overrides"}
+    if extra:
+        raise SpecError.at([sorted(extra)[0]], "a preset spec has only 'preset' and 'overrides'", "extra_forbidden")
+    name = raw["preset"]
+    if not isinstance(name, str) or name not in PRESETS:
+        allowed = ", ".join(preset_names())
+        raise SpecError.at(["preset"], f"unknown preset {name!r}; allowed: {allowed}", "unknown_preset")
+    overrides = raw.get("overrides", {})
+    if not isinstance(overrides, dict):
+        raise SpecError.at(["overrides"], "overrides must be a JSON object", "type_error")
+    if "family" in overrides and overrides["family"] != PRESETS[name]["family"]:
+        raise SpecError.at(["overrides", "family"], "overrides cannot change the family", "value_error")
+    return _merge(copy.deepcopy(PRESETS[name]), overrides)
+
+
+def _clean_loc(loc: tuple[str | int, ...], raw: object) -> list[str | int]:
+    """Drop the discriminator tags pydantic inserts into locs (``mixer.attention.heads`` → ``mixer.heads``)."""
+    out: list[str | int] = []
+    node = raw
+    for part in loc:
+        if isinstance(node, dict) and isinstance(part, str) and part not in node and node.get("kind") == part:
+            continue
+        out.append(part)
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out
+
+
+def _to_spec_error(exc: ValidationError, raw: dict[str, Any]) -> SpecError:
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = _clean_loc(tuple(err["loc"]), raw)
+        errors.append({"loc": ["spec", *loc], "msg": err["msg"], "type": err["type"]})
+    return SpecError(errors)
+
+
+def parse_spec(raw: object) -> ArchSpec:
+    """Validate user data into a family spec (or raise SpecError). Builds no model."""
+    if isinstance(raw, FAMILIES_TUPLE):
+        return raw
+    _guard(raw)
+    assert isinstance(raw, dict)
+    data = _resolve_preset(raw) if "preset" in raw else raw
+    family = data.get("family")
+    if not isinstance(family, str) or family not in FAMILIES:
+        msg = f"unknown or missing family {family!r}; allowed: {', '.join(FAMILIES)}"
+        raise SpecError.at(["family"], msg, "union_tag_invalid")
+    try:
+        return FAMILIES[family].model_validate(data)  # type: ignore[return-value]
+    except ValidationError as exc:
+        raise _to_spec_error(exc, data) from None
+
+
+# ---------------------------------------------------------------- canonical form, hash, summary
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _normalise(value[k]) for k in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    if isinstance(value, float):
+        return 0.0 if value == 0.0 else value
+    return value
+
+
+def canonical_spec(spec: ArchSpec) -> dict[str, Any]:
+    """All defaults filled, keys sorted recursively, -0.0 → 0.0, tuples → lists."""
+    return _normalise(spec.model_dump(mode="json", by_alias=True))
+
+
+def spec_hash(spec: ArchSpec) -> str:
+    blob = json.dumps(canonical_spec(spec), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def spec_summary(spec: ArchSpec) -> dict[str, Any]:
+    """Short description for tables: family, token mixer ("mixed" if stages differ; None for CNNs), size."""
+    mixer: str | None = None
+    layout: str | None = None
+    if isinstance(spec, MetaFormerSpec):
+        kinds = {s.mixer.kind for s in spec.stages}
+        mixer = kinds.pop() if len(kinds) == 1 else "mixed"
+        layout = spec.layout
+    return {
+        "family": spec.family,
+        "mixer": mixer,
+        "layout": layout,
+        "depth": spec.depth(),
+        "max_width": spec.max_width(),
+    }

@@ -1,0 +1,53 @@
+"""Alembic environment: the URL comes from the caller's config or from Settings."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import pool
+
+from app.db import tables  # noqa: F401  (registers the tables on the metadata)
+from app.db.base import Base
+from app.db.session import get_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    from app.config import get_settings
+
+    return get_settings().database_url
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    url = _url()
+    connectable = get_engine(url) if url.startswith("sqlite") else None
+    if connectable is None:
+        from sqlalchemy import create_engine
+
+        connectable = create_engine(url, poolclass=pool.NullPool)
+    with connectable.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=url.startswith("sqlite"),
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,128 @@
+"""The built-in benchmarks load deterministically, in the documented shapes, with disjoint, balanced
+splits."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from app.benchmarks import digits, pathfinder, shapes
+from app.benchmarks.registry import get_benchmark
+from app.benchmarks.splits import Splits
+
+BUILTINS = ("digits", "pathfinder", "shapes")
+SIZES = {
+    "digits": (1150, 200, 447, 447),
+    "pathfinder": (4000, 500, 1000, 1000),
+    "shapes": (4000, 500, 1000, 1000),
+}
+
+
+def _parts(splits: Splits) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    parts = {"train": splits.train, "val": splits.val, "test": splits.test, "test2": splits.test2}
+    return {k: (v.x, v.y) for k, v in parts.items() if v is not None}
+
+
+@pytest.mark.parametrize("slug", BUILTINS)
+def test_builtin_shapes_dtypes_and_sizes(slug: str) -> None:
+    bench = get_benchmark(slug)
+    splits = bench.load()
+    assert bench.builtin and bench.default_seeds >= 3
+    for name, (x, y), size in zip(
+        ("train", "val", "test", "test2"), _parts(splits).values(), SIZES[slug], strict=True
+    ):
+        assert x.dtype == np.float32 and y.dtype == np.int64, name
+        assert x.shape == (size, *bench.input_shape), name
+        assert y.min() >= 0 and y.max() < bench.num_classes, name
+        assert np.isfinite(x).all(), name
+        assert not x.flags.writeable and not y.flags.writeable, name  # shared cached arrays
+
+
+@pytest.mark.parametrize("slug", BUILTINS)
+def test_train_split_is_normalised_per_channel(slug: str) -> None:
+    splits = get_benchmark(slug).load()
+    x = splits.train.x.astype(np.float64)
+    np.testing.assert_allclose(x.mean(axis=(0, 2, 3)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(x.std(axis=(0, 2, 3)), 1.0, atol=1e-3)
+    assert len(splits.mean) == len(splits.std) == x.shape[1]
+
+
+@pytest.mark.parametrize("slug", BUILTINS)
+def test_classes_are_balanced(slug: str) -> None:
+    bench = get_benchmark(slug)
+    for name, (_, y) in _parts(bench.load()).items():
+        counts = np.bincount(y, minlength=bench.num_classes)
+        assert counts.min() >= 0.8 * counts.mean(), (name, counts)
+
+
+@pytest.mark.parametrize("slug", BUILTINS)
+def test_splits_share_no_image(slug: str) -> None:
+    parts = _parts(get_benchmark(slug).load())
+    seen: dict[bytes, str] = {}
+    for name in ("train", "val", "test"):
+        for row in parts[name][0]:
+            key = hashlib.blake2b(row.tobytes(), digest_size=16).digest()
+            assert seen.setdefault(key, name) == name, f"an image is in both {seen[key]} and {name}"
+
+
+def test_registry_load_is_cached() -> None:
+    bench = get_benchmark("digits")
+    assert bench.load() is bench.load()
+    assert bench.load(data_dir=None) is bench.load()
+
+
+def test_digits_is_deterministic_and_indices_fixed() -> None:
+    a, b = digits.load(), digits.load()
+    for (xa, ya), (xb, yb) in zip(_parts(a).values(), _parts(b).values(), strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    _, y = digits.raw_digits()
+    train, val, test = digits.split_indices(y)
+    assert (
+        len(np.intersect1d(train, val))
+        == len(np.intersect1d(train, test))
+        == len(np.intersect1d(val, test))
+        == 0
+    )
+    assert len(train) + len(val) + len(test) == len(y) == 1797
+    # digits-v1 is frozen: if this fingerprint changes, the split changed and needs a new version.
+    fingerprint = hashlib.sha256(np.concatenate([train, val, test]).astype("<i8").tobytes()).hexdigest()[:16]
+    assert fingerprint == DIGITS_FINGERPRINT
+
+
+DIGITS_FINGERPRINT = "122f8d65a630c31a"
+
+
+def test_digits_second_test_is_a_perturbation_of_test() -> None:
+    x, y = digits.raw_digits()
+    _, _, test = digits.split_indices(y)
+    perturbed = digits.perturb(x[test])
+    assert perturbed.shape == x[test].shape and perturbed.min() >= 0.0 and perturbed.max() <= 1.0
+    np.testing.assert_array_equal(perturbed, digits.perturb(x[test]))
+    diff = np.abs(perturbed - x[test]).mean()
+    assert 0.05 < diff < 0.5
+    splits = get_benchmark("digits").load()
+    np.testing.assert_array_equal(splits.test2.y, splits.test.y)
+
+
+def test_shift_images_moves_content() -> None:
+    img = np.zeros((2, 1, 4, 4), dtype=np.float32)
+    img[:, 0, 1, 1] = 1.0
+    out = digits.shift_images(img, np.array([[1, 0], [-1, -1]]))
+    assert out[0, 0, 2, 1] == 1.0 and out[0].sum() == 1.0
+    assert out[1, 0, 0, 0] == 1.0 and out[1].sum() == 1.0
+
+
+def test_pathfinder_generation_is_deterministic() -> None:
+    a, b = pathfinder.generate(64, seed=7), pathfinder.generate(64, seed=7)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.images, pathfinder.generate(64, seed=8).images)
+
+
+def test_shapes_generation_is_deterministic() -> None:
+    a, b = shapes.generate(64, seed=7, conflict=False), shapes.generate(64, seed=7, conflict=False)
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_array_equal(u, v)

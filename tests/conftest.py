@@ -1,0 +1,97 @@
+"""Shared fixtures: settings for a throw-away SQLite stack, and the real Postgres/Redis of this machine.
+
+Where PostgreSQL or Redis do not answer, the tests that need them skip with a reason saying how to start them;
+ARCHARENA_REQUIRE_SERVICES=1 (set by .ci/run) turns that skip into a failure."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.db.migrate import upgrade
+from app.main import create_app
+
+PG_ADMIN_URL = os.environ.get("ARCHARENA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_HOST, REDIS_PORT = "127.0.0.1", int(os.environ.get("ARCHARENA_TEST_REDIS_PORT", "6379"))
+START_PG = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+START_REDIS = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
+
+
+def service_missing(what: str, how: str) -> None:
+    message = f"{what} is not answering; start it with: {how}"
+    if os.environ.get("ARCHARENA_REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def demo_settings(home: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"home": home, "data_dir": home / "data", "max_epochs": 2, "queue": "test"}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    settings = demo_settings(tmp_path)
+    settings.ensure_dirs()
+    upgrade(settings.database_url)
+    return settings
+
+
+@pytest.fixture
+def client(sqlite_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(sqlite_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    if not port_open("127.0.0.1", 5432):
+        service_missing("PostgreSQL on 127.0.0.1:5432", START_PG)
+    from sqlalchemy import create_engine, text
+
+    name = f"archarena_test_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        from app.db.session import get_engine
+
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis database number for this run, emptied afterwards."""
+    if not port_open(REDIS_HOST, REDIS_PORT):
+        service_missing(f"Redis on {REDIS_HOST}:{REDIS_PORT}", START_REDIS)
+    import redis
+
+    db = 1 + secrets.randbelow(15)
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
+    client.flushdb()
+    try:
+        yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
+    finally:
+        client.flushdb()
+        client.close()

@@ -1,0 +1,101 @@
+"""The loop on the real ``digits`` data with a tiny local CNN (``train_model`` is the seam below ``train``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+import torch
+from torch import nn
+
+from app.benchmarks.recipes import Recipe
+from app.benchmarks.splits import Splits
+from workers.training.engine import train_model
+from workers.training.results import EpochMetrics, TrainingFailed, TrainResult
+
+Factory = Callable[[], nn.Module]
+
+
+def _metrics(r: TrainResult) -> tuple[object, ...]:
+    return (
+        r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.test_loss, r.test_acc, r.test2_loss, r.test2_acc,
+        [dataclasses.replace(e, elapsed_s=0.0) for e in r.epochs],
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_factory: Factory, digits_splits: Splits, recipe: Recipe) -> dict[str, object]:
+    """Three 2-epoch runs (seed 0 twice, seed 1 once), shared by the tests below to keep the suite fast."""
+    calls: list[EpochMetrics] = []
+    a = train_model(tiny_factory, digits_splits, recipe, 0, spec_hash="h", max_epochs=2, on_epoch=calls.append)
+    b = train_model(tiny_factory, digits_splits, recipe, 0, spec_hash="h", max_epochs=2)
+    c = train_model(tiny_factory, digits_splits, recipe, 1, spec_hash="h", max_epochs=2)
+    return {"a": a, "b": b, "c": c, "calls": calls}
+
+
+def test_same_seed_reproduces_bit_for_bit(runs: dict[str, TrainResult]) -> None:
+    assert _metrics(runs["a"]) == _metrics(runs["b"])
+
+
+def test_different_seed_gives_different_numbers(runs: dict[str, TrainResult]) -> None:
+    a, c = runs["a"], runs["c"]
+    assert a.val_loss != c.val_loss and a.train_loss != c.train_loss
+
+
+def test_on_epoch_fires_once_per_epoch(runs: dict[str, object]) -> None:
+    calls = runs["calls"]
+    result = runs["a"]
+    assert isinstance(result, TrainResult)
+    assert [m.epoch for m in calls] == [1, 2]  # type: ignore[attr-defined]
+    assert all(m.epochs == 2 for m in calls)  # type: ignore[attr-defined]
+    assert calls == result.epochs
+    elapsed = [m.elapsed_s for m in result.epochs]
+    assert 0 < elapsed[0] < elapsed[1]
+
+
+def test_result_is_stamped_and_capped_runs_are_tagged(runs: dict[str, TrainResult], recipe: Recipe) -> None:
+    r = runs["a"]
+    assert r.recipe_version == f"{recipe.version}+epochs2"
+    assert r.seed == 0 and r.spec_hash == "h" and r.device == "cpu"
+    assert r.torch_version == torch.__version__ and r.code_version
+    assert r.images_per_second > 0 and r.wall_seconds > r.epochs[-1].elapsed_s
+    assert r.test2_loss is not None and r.test2_acc is not None  # digits has a second test set
+    assert r.val_loss == r.epochs[-1].val_loss
+
+
+def test_tiny_model_learns_digits(runs: dict[str, TrainResult]) -> None:
+    r = runs["a"]
+    assert r.val_acc > 0.5 and r.test_acc > 0.5  # chance is 0.1
+
+
+def test_uncapped_run_keeps_the_recipe_version(tiny_factory: Factory, digits_splits: Splits, recipe: Recipe) -> None:
+    short = dataclasses.replace(recipe, epochs=1)
+    r = train_model(tiny_factory, digits_splits, short, 0, max_epochs=5)
+    assert r.recipe_version == recipe.version and len(r.epochs) == 1
+
+
+def test_divergence_is_reported_with_its_epoch(
+    tiny_factory: Factory, digits_splits: Splits, recipe: Recipe
+) -> None:
+    bad = dataclasses.replace(recipe, optimizer="sgd", lr=1e30, grad_clip=None)
+    with pytest.raises(TrainingFailed) as info:
+        train_model(tiny_factory, digits_splits, bad, 0, max_epochs=2)
+    assert info.value.kind == "diverged"
+    assert info.value.epoch == 1
+    assert "epoch 1 (step" in info.value.message
+
+
+def test_time_limit(tiny_factory: Factory, digits_splits: Splits, recipe: Recipe) -> None:
+    with pytest.raises(TrainingFailed) as info:
+        train_model(tiny_factory, digits_splits, recipe, 0, time_limit_s=1e-6)
+    assert info.value.kind == "timeout" and info.value.epoch == 1
+
+
+def test_unbuildable_model_is_an_invalid_spec(digits_splits: Splits, recipe: Recipe) -> None:
+    def factory() -> nn.Module:
+        raise ValueError("width must be positive")
+
+    with pytest.raises(TrainingFailed) as info:
+        train_model(factory, digits_splits, recipe, 0)
+    assert info.value.kind == "invalid_spec" and "width must be positive" in info.value.message

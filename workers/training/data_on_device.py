@@ -1,0 +1,104 @@
+"""Whole dataset splits held as device tensors, seeded batch order, and vectorised augmentation.
+
+Benchmarks here are small enough (≤ a few hundred MB as float32) to live on the device in full. That removes the
+DataLoader, worker processes and host→device copies from the step, which is what keeps the loop's throughput within
+a few percent of a bare forward/backward/step (see bench/train_efficiency.py). Everything random is drawn from one
+``torch.Generator`` on the device, so one seed fixes the data order and every augmentation decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class DeviceSplit:
+    """One split on the device: ``x`` float32 NCHW (channels_last on CUDA), ``y`` int64."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+def to_device_split(x: np.ndarray, y: np.ndarray, device: torch.device) -> DeviceSplit:
+    """Copy a numpy split to the device once."""
+    if x.ndim != 4:
+        raise ValueError(f"expected NCHW images, got shape {x.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} images but {len(y)} labels")
+    # torch.tensor copies: benchmark arrays are read-only (cached and shared), which from_numpy warns about.
+    xt = torch.tensor(np.asarray(x, dtype=np.float32), device=device)
+    yt = torch.tensor(np.asarray(y, dtype=np.int64), device=device)
+    if device.type == "cuda":
+        xt = xt.contiguous(memory_format=torch.channels_last)
+    return DeviceSplit(x=xt, y=yt)
+
+
+def make_generator(seed: int, device: torch.device) -> torch.Generator:
+    """A generator on ``device`` (randperm/randint need one on the same device as their output)."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return gen
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Full batches only (a ragged last batch would recompile under torch.compile and can break BatchNorm);
+    a split smaller than one batch is a single batch."""
+    return max(1, n // batch_size)
+
+
+def epoch_batches(
+    split: DeviceSplit, batch_size: int, gen: torch.Generator
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield ``(x, y)`` batches for one epoch: index slices of a fresh permutation drawn from ``gen``."""
+    n = len(split)
+    perm = torch.randperm(n, generator=gen, device=split.y.device)
+    size = min(batch_size, n)
+    for step in range(steps_per_epoch(n, batch_size)):
+        idx = perm[step * size : (step + 1) * size]
+        yield split.x[idx], split.y[idx]
+
+
+def random_crop(x: torch.Tensor, padding: int, gen: torch.Generator) -> torch.Tensor:
+    """Exact random-crop-with-padding on a whole batch, no Python loop over images.
+
+    Each image is zero-padded by ``padding`` on every side (zero is the dataset mean, since inputs are
+    normalised) and an ``H×W`` window is cut at an offset drawn uniformly from ``[0, 2·padding]`` per axis, as
+    torchvision's ``RandomCrop(size, padding)`` does. The windows are gathered with one advanced-indexing op.
+    """
+    if padding <= 0:
+        return x
+    n, c, h, w = x.shape
+    dev = x.device
+    padded = F.pad(x, (padding, padding, padding, padding))
+    dy = torch.randint(0, 2 * padding + 1, (n,), generator=gen, device=dev)
+    dx = torch.randint(0, 2 * padding + 1, (n,), generator=gen, device=dev)
+    rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None]  # n,1,h,1
+    cols = (dx[:, None] + torch.arange(w, device=dev))[:, None, None, :]  # n,1,1,w
+    batch = torch.arange(n, device=dev)[:, None, None, None]
+    chans = torch.arange(c, device=dev)[None, :, None, None]
+    return padded[batch, chans, rows, cols]
+
+
+def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Mirror each image left-right with probability 1/2."""
+    flip = torch.rand(x.shape[0], generator=gen, device=x.device) < 0.5
+    return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+
+def augment(x: torch.Tensor, crop_padding: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
+    """The recipe's augmentation for one batch; the identity (same tensor) when the recipe asks for none."""
+    if crop_padding > 0:
+        x = random_crop(x, crop_padding, gen)
+    if flip:
+        x = random_flip(x, gen)
+    if x.device.type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x

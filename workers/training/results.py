@@ -1,0 +1,73 @@
+"""What a training run reports: per-epoch metrics, the final result, and the one way it fails.
+
+These are plain frozen dataclasses (no torch tensors inside) so the Celery task can store them as JSON without
+knowing anything about PyTorch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FailureKind = Literal["diverged", "oom", "timeout", "invalid_spec", "error"]
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """Metrics after one epoch.
+
+    ``train_loss``/``train_acc`` are running means over the epoch's (augmented) batches, i.e. what the optimiser
+    saw; ``val_*`` come from a clean evaluation pass. ``elapsed_s`` is training time so far, evaluation excluded.
+    """
+
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    lr: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The final numbers of one run (one spec, one benchmark, one seed).
+
+    ``train_*``, ``val_*``, ``test_*`` and ``test2_*`` are all clean evaluations of the final model (eval mode, no
+    augmentation, no label smoothing), so the train/test gap is measured on equal terms.
+    """
+
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    test_loss: float
+    test_acc: float
+    test2_loss: float | None
+    test2_acc: float | None
+    wall_seconds: float
+    images_per_second: float
+    device: str
+    recipe_version: str
+    torch_version: str
+    code_version: str
+    spec_hash: str
+    seed: int
+    epochs: list[EpochMetrics]
+
+
+class TrainingFailed(Exception):
+    """A run that could not finish, with a reason the submitter can act on.
+
+    ``kind`` is machine-readable (the task maps it to a run status); ``message`` is shown to people.
+    """
+
+    def __init__(self, kind: FailureKind, message: str, epoch: int | None = None) -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
+        self.message = message
+        self.epoch = epoch
+
+    def __repr__(self) -> str:
+        return f"TrainingFailed(kind={self.kind!r}, message={self.message!r}, epoch={self.epoch!r})"
