@@ -115,6 +115,8 @@ PRESETS: dict[str, Spec] = {
     "mixer_b16": _mixer(768, 12),
     "convnext_t": _convnext_t(),
     "poolformer_s12": _poolformer_s12(),
+    "densenet121": {"family": "densenet", "blocks": [6, 12, 24, 16], "growth_rate": 32, "init_width": 64},
+    "repvgg_a0": {"family": "repvgg", "layers": [2, 4, 14, 1], "widths": [48, 96, 192, 1280], "stem_width": 48},
     "convmixer_768_32": {"family": "convmixer", "width": 768, "depth": 32, "kernel": 7, "patch_size": 7, "act": "relu"},
     **{f"tiny_{name}_digits": _tiny(mixers[0], 2, 48) for name, mixers in _TINY_MIXERS.items()},
     **_tiny_cnns("digits"),
@@ -126,7 +128,7 @@ PRESETS: dict[str, Spec] = {
 PUBLISHED_INPUT: dict[str, tuple[tuple[int, int, int], int]] = {
     **{name: ((3, 224, 224), 1000) for name in (
         "resnet18", "resnet50", "vit_s16", "vit_b16", "mixer_s16", "mixer_b16", "convnext_t", "poolformer_s12",
-        "convmixer_768_32",
+        "convmixer_768_32", "densenet121", "repvgg_a0",
     )},
     "resnet20_cifar": ((3, 32, 32), 10),
     "resnet56_cifar": ((3, 32, 32), 10),

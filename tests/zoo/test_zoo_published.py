@@ -11,6 +11,9 @@ Sources (parameter counts are the timm/torchvision model counts; MACs as on the 
 - convmixer_768_32 21,110,248: timm card. Its "19.5 GMACs" comes from fvcore, which skips convolutions with
   padding="same" (aten::_convolution_mode) — i.e. all depth-wise convs — and counts BatchNorm. We count the
   depth-wise convs: the full figure is checked against the closed form, and the figure without them against 19.5 G.
+- densenet121 7,978,856 / 2.83 G: torchvision model table (Huang et al. 2017, DenseNet-BC-121).
+- repvgg_a0 (Ding et al. 2021, Table 4): 8.30 M params and 1.4 G MACs after fusion (checked on the fused model);
+  train-time 9.1 M / 1.5 GMACs on the timm card (timm counts the unfused branches).
 - resnet20 / resnet56 on CIFAR (He et al. 2016 §4.2, "0.27M" / "0.85M"): with option-A (zero-padding) shortcuts the
   exact counts are 269,722 / 853,018. The often-quoted 272,474 / 855,770 and 40.81 M MACs belong to projection
   (option-B) shortcuts at the two stage transitions (+2,752 params, +262,144 MACs); both variants are checked.
@@ -35,6 +38,7 @@ PUBLISHED: dict[str, tuple[int, float]] = {  # name → (params, MACs)
     "mixer_b16": (59_880_472, 12.6e9),
     "convnext_t": (28_589_128, 4.47e9),
     "poolformer_s12": (11_915_176, 1.8e9),
+    "densenet121": (7_978_856, 2.83e9),
     "resnet20_cifar": (269_722, 40.55e6),
     "resnet56_cifar": (853_018, 125.49e6),
 }
@@ -78,3 +82,11 @@ def test_attention_is_counted() -> None:
     """ViT-S/16 attention matmuls: 12 blocks × 2 (QKᵀ and AV) × 197² tokens × 384 channels."""
     m = measure(parse_spec({"preset": "vit_s16"}), (3, 224, 224), 1000)
     assert m.breakdown["attention"] == 12 * 2 * 197 * 197 * 384
+
+
+def test_repvgg_a0_train_and_deploy() -> None:
+    train = measure(parse_spec({"preset": "repvgg_a0"}), (3, 224, 224), 1000)
+    deploy = measure(parse_spec({"preset": "repvgg_a0", "overrides": {"deploy": True}}), (3, 224, 224), 1000)
+    assert abs(train.params - 9.1e6) / 9.1e6 < 0.01 and abs(train.macs - 1.5e9) / 1.5e9 < 0.01
+    assert abs(deploy.params - 8.30e6) / 8.30e6 < 0.002  # 8,309,384: the paper prints 3 digits
+    assert abs(deploy.macs - 1.36e9) / 1.36e9 < 0.01  # "1.4B FLOPs" in the paper = MACs, rounded
