@@ -59,14 +59,23 @@ def web(host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
     from app.main import create_app
+    from app.zoo.measure import warm_up
 
+    warm_up()  # the first meta-device measurement in a process is slow: pay it before the first request
     uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
 
 
 @cli.command()
 def worker(
     name: Annotated[str, typer.Option(help="Worker node name (default: archarena@host-pid).")] = "",
-    threads: Annotated[int, typer.Option(help="torch CPU threads (0: torch's default).")] = 0,
+    threads: Annotated[
+        int,
+        typer.Option(
+            help="torch CPU threads per worker (0: torch's default). The small models of the built-in "
+            "benchmarks train ~10-20x faster on one thread than on two contended ones: run one worker "
+            "per core instead."
+        ),
+    ] = 1,
 ) -> None:
     """A Celery worker with the solo pool: one process trains one run at a time on one device."""
     import logging
@@ -82,8 +91,19 @@ def worker(
     settings.ensure_dirs()
     node = name or f"archarena-{os.getpid()}@%h"
     celery.worker_main(
-        ["worker", "--pool=solo", "--concurrency=1", "--loglevel=INFO", "-Q", settings.queue, "-n", node,
-         "--without-mingle", "--without-gossip", "--without-heartbeat"]
+        [
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "-Q",
+            settings.queue,
+            "-n",
+            node,
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+        ]
     )
 
 
@@ -91,7 +111,12 @@ def worker(
 def demo(
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes to start (each trains one run at a time).")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes (one run at a time each, one CPU thread each). Default: one per core, at most 2."
+        ),
+    ] = 0,
 ) -> None:
     """Everything on this machine: SQLite database, SQLite broker, a worker, baselines, the web app."""
     from app.db.session import session_scope
@@ -104,8 +129,8 @@ def demo(
     with session_scope(settings.database_url) as session:
         created = seed_baselines(session, max_epochs=settings.max_epochs)
     typer.echo(f"baselines: {len(created)} new; queued runs sent: {_send_queued()}")
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1" if workers > 1 else "")}
-    env = {k: v for k, v in env.items() if v != ""}
+    workers = workers or max(1, min(2, os.cpu_count() or 1))
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     procs = [
         subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--name", f"demo{i}@%h"], env=env)
         for i in range(workers)

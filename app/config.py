@@ -42,7 +42,8 @@ class Settings(BaseSettings):
         if self.mode != "demo" and self.secret_key in ("", DEMO_SECRET):
             raise ValueError(
                 "ARCHARENA_SECRET_KEY must be set to a private value outside the demo "
-                "(ARCHARENA_MODE=production); generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+                "(ARCHARENA_MODE=production); generate one with: "
+                "python -c 'import secrets; print(secrets.token_hex(32))'"
             )
         if not (self.run_soft_time_limit_s < self.run_hard_time_limit_s < self.broker_visibility_timeout_s):
             raise ValueError("time limits must satisfy soft < hard < broker visibility timeout")

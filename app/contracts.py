@@ -20,7 +20,9 @@ def celery_config(broker_url: str, visibility_timeout_s: int) -> dict[str, objec
     # kombu's SQLAlchemy transport hands its transport options to create_engine(): it takes none of these
     # (and has no visibility timeout: an unacked message goes back to the queue when the worker's
     # connection closes).
-    transport: dict[str, object] = {} if broker_url.startswith("sqla+") else {"visibility_timeout": visibility_timeout_s}
+    transport: dict[str, object] = (
+        {} if broker_url.startswith("sqla+") else {"visibility_timeout": visibility_timeout_s}
+    )
     return {
         "broker_url": broker_url,
         "task_serializer": "json",

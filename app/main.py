@@ -11,12 +11,13 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app import web
-from app.leaderboard.pages import router as leaderboard_pages
-from app.submissions.pages import router as submission_pages
 from app.config import Settings, get_settings
 from app.errors import Forbidden, InputError, NotFound
 from app.leaderboard.api import router as leaderboard_api
+from app.leaderboard.pages import router as leaderboard_pages
+from app.middleware import AllowHeaderMiddleware
 from app.submissions.api import router as submissions_api
+from app.submissions.pages import router as submission_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def plotly_js() -> FileResponse:
         return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
+    app.add_middleware(AllowHeaderMiddleware)
     _install_error_handlers(app)
     return app
 

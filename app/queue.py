@@ -35,8 +35,9 @@ class TaskQueue:
         for run_id in run_ids:
             payload = RunPayload(run_id=run_id).model_dump()
             try:
-                client.send_task(TRAIN_RUN, kwargs=payload, queue=self._settings.queue, retry=True,
-                                 retry_policy=SEND_RETRY)
+                client.send_task(
+                    TRAIN_RUN, kwargs=payload, queue=self._settings.queue, retry=True, retry_policy=SEND_RETRY
+                )
             except Exception:  # broker down: keep going, the runs stay queued in the database
                 log.exception("could not send run %s to the broker", run_id)
                 continue

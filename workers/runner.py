@@ -14,7 +14,7 @@ from app.config import Settings
 from app.db.session import session_scope
 from app.db.tables import RunStatus
 from app.submissions import repository as repo
-from app.zoo.spec import parse_spec
+from app.zoo.spec import SpecError, parse_spec
 from workers.training.loop import train
 from workers.training.results import EpochMetrics, TrainingFailed
 
@@ -53,8 +53,12 @@ def execute_run(settings: Settings, run_id: int) -> str:
             repo.record_epoch(s, run_id, me, values)
 
     try:
+        spec = parse_spec(raw_spec)
+    except SpecError as exc:  # stored before a zoo change made it invalid: say so, do not crash the worker
+        return _store_failure(settings, run_id, submission_id, me, "invalid_spec", str(exc))
+    try:
         result = train(
-            parse_spec(raw_spec),
+            spec,
             benchmark,
             seed,
             device=device,
@@ -72,8 +76,20 @@ def execute_run(settings: Settings, run_id: int) -> str:
     values = {
         key: getattr(result, key)
         for key in (
-            "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "test2_loss", "test2_acc",
-            "wall_seconds", "images_per_second", "device", "recipe_version", "code_version", "torch_version",
+            "train_loss",
+            "train_acc",
+            "val_loss",
+            "val_acc",
+            "test_loss",
+            "test_acc",
+            "test2_loss",
+            "test2_acc",
+            "wall_seconds",
+            "images_per_second",
+            "device",
+            "recipe_version",
+            "code_version",
+            "torch_version",
         )
     }
     with session_scope(url) as session:

@@ -36,6 +36,8 @@ def active_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
 
 def touch_token(session: Session, token_id: int) -> None:
     session.execute(
-        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .values(last_used_at=utcnow())
         .execution_options(synchronize_session=False)
     )

@@ -74,9 +74,7 @@ def _download(url: str, part: Path, name: str, size_hint: int | None, progress: 
             offset = 0  # the server ignored Range and sends the whole file
         elif offset and not response.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
             part.unlink(missing_ok=True)
-            raise FetchError(
-                f"{name}: server resumed at the wrong offset; the partial file was removed, run again"
-            )
+            raise FetchError(f"{name}: server resumed at the wrong offset; the partial file was removed, run again")
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else size_hint
         done = offset
@@ -88,9 +86,7 @@ def _download(url: str, part: Path, name: str, size_hint: int | None, progress: 
                     if progress is not None:
                         progress(name, done, total)
             except OSError as exc:  # connection dropped: keep the .part for the next try
-                raise FetchError(
-                    f"{name}: download interrupted at {done} bytes ({exc}); run again to resume"
-                ) from exc
+                raise FetchError(f"{name}: download interrupted at {done} bytes ({exc}); run again to resume") from exc
     if total is not None and done < total:
         raise FetchError(f"{name}: download ended at {done} of {total} bytes; run again to resume")
 

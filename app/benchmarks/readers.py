@@ -37,9 +37,7 @@ def read_idx(path: Path) -> np.ndarray:
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ValueError(
-            f"{path}: IDX shape {shape} needs {expected} data bytes, file has {len(raw) - header}"
-        )
+        raise ValueError(f"{path}: IDX shape {shape} needs {expected} data bytes, file has {len(raw) - header}")
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
 
@@ -87,9 +85,7 @@ def read_cifar_binary(
                     raise ValueError(f"{tar_path}: member {name!r} is not a regular file")
                 data = fh.read()
                 if not data or len(data) % record:
-                    raise ValueError(
-                        f"{tar_path}: member {name!r} is not a whole number of {record}-byte records"
-                    )
+                    raise ValueError(f"{tar_path}: member {name!r} is not a whole number of {record}-byte records")
                 chunks.append(data)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):

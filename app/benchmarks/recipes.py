@@ -61,13 +61,17 @@ class Recipe:
 DIGITS_V1 = Recipe(
     version="digits-v1",
     epochs=15,
-    batch_size=64,
+    batch_size=32,
     optimizer="adamw",
     lr=2e-3,
     weight_decay=0.05,
     warmup_epochs=1,
     schedule="cosine",
-    crop_padding=1,
+    # No random crop: a one-pixel shift is an eighth of an 8×8 digit, and with it the attention/MLP baselines
+    # stayed near 35% after 15 epochs while CNNs reached 98% (measured; see the closing note of issue 2).
+    # The recipe would then measure "which family tolerates this augmentation in 500 steps", not the mixers.
+    # The shifted second test set still shows which families are shift-robust.
+    crop_padding=0,
     flip=False,  # digits are not mirror-invariant
 )
 

@@ -49,14 +49,11 @@ def require_files(slug: str, data_dir: Path) -> None:
     if missing:
         listed = ", ".join(str(p) for p in missing)
         raise DatasetNotFetched(
-            f"{slug}: dataset files not found ({listed}); run: archarena data fetch {slug} "
-            f"(data directory: {data_dir})"
+            f"{slug}: dataset files not found ({listed}); run: archarena data fetch {slug} (data directory: {data_dir})"
         )
 
 
-def _carve(
-    x: np.ndarray, y: np.ndarray
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def _carve(x: np.ndarray, y: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """(train, val) from the official training set: ``VAL_SIZE`` images, stratified, fixed seed."""
     val_size = min(VAL_SIZE, len(y) // 10)  # tiny test fixtures get a proportional val split
     val, train = stratified_split(y, (val_size, -1), VAL_SEED)

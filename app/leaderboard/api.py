@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from app.benchmarks.registry import Benchmark, all_benchmarks
 from app.deps import SessionDep, SettingsDep
-from app.errors import NOT_FOUND
+from app.errors import NOT_FOUND, InputError, NotFound
 from app.leaderboard import service
 from app.leaderboard.schemas import BenchmarkOut, EntryOut, FrontierOut, LeaderboardOut, LimitsOut
 from app.submissions.service import effective_recipe_version, resolve_benchmark
@@ -46,11 +46,14 @@ def get_benchmark(slug: str) -> BenchmarkOut:
 @router.get("/benchmarks/{slug}/leaderboard", responses=NOT_FOUND)
 def get_leaderboard(slug: str, session: SessionDep, settings: SettingsDep) -> LeaderboardOut:
     benchmark = resolve_benchmark_or_404(slug)
-    entries = service.leaderboard(session, benchmark, settings.max_epochs)
+    board = service.board(session, benchmark, settings.max_epochs)
     return LeaderboardOut(
         benchmark=slug,
         recipe_version=effective_recipe_version(benchmark.recipe, settings.max_epochs),
-        entries=[EntryOut.model_validate(e.to_dict()) for e in entries],
+        noise_std=board.noise_std,
+        noise_df=board.noise_df,
+        test2_fit=board.test2_fit,
+        entries=[EntryOut.model_validate(e.to_dict()) for e in board.entries],
     )
 
 
@@ -68,8 +71,6 @@ def get_frontier(slug: str, session: SessionDep, settings: SettingsDep) -> Front
 
 
 def resolve_benchmark_or_404(slug: str) -> Benchmark:
-    from app.errors import InputError, NotFound
-
     try:
         return resolve_benchmark(slug)
     except InputError:

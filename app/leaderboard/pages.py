@@ -23,9 +23,6 @@ def home() -> RedirectResponse:
 @router.get("/benchmarks/{slug}", response_class=HTMLResponse)
 def leaderboard_page(slug: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     benchmark = resolve_benchmark_or_404(slug)
-    entries = service.leaderboard(session, benchmark, settings.max_epochs)
-    return render(
-        request,
-        "leaderboard.html",
-        {"benchmark": benchmark, "entries": entries, "figure": frontier_figure(entries)},
-    )
+    board = service.board(session, benchmark, settings.max_epochs)
+    context = {"benchmark": benchmark, "entries": board.entries, "noise_std": board.noise_std}
+    return render(request, "leaderboard.html", {**context, "figure": frontier_figure(board.entries)})

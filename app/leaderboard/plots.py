@@ -17,6 +17,13 @@ HOVER = (
 )
 
 
+def _ci(entry: Entry) -> tuple[float, float]:
+    """The interval drawn: accuracy lives in [0, 1], so a t interval from few seeds is clipped to it."""
+    mean = entry.test_acc_mean or 0.0
+    low, high = entry.test_acc_ci or (mean, mean)
+    return max(0.0, low), min(1.0, high)
+
+
 def frontier_figure(entries: Sequence[Entry], color_by: str = "family") -> dict[str, Any]:
     """Mean test accuracy against MACs (log x), 95% CI error bars, one colour per family (or mixer),
     and the Pareto frontier as a line."""
@@ -37,8 +44,8 @@ def frontier_figure(entries: Sequence[Entry], color_by: str = "family") -> dict[
                 error_y={
                     "type": "data",
                     "symmetric": False,
-                    "array": [(e.test_acc_ci[1] - m) if e.test_acc_ci else 0 for e, m in zip(members, means, strict=True)],
-                    "arrayminus": [(m - e.test_acc_ci[0]) if e.test_acc_ci else 0 for e, m in zip(members, means, strict=True)],
+                    "array": [_ci(e)[1] - m for e, m in zip(members, means, strict=True)],
+                    "arrayminus": [m - _ci(e)[0] for e, m in zip(members, means, strict=True)],
                     "thickness": 1.2,
                     "width": 3,
                 },

@@ -54,6 +54,14 @@ class EntryOut(OutModel):
     test_accs: list[float] = Field(description="Test accuracy of each finished seed.")
     rank: int | None = Field(description="Rank group: entries within the noise share a rank.")
     on_frontier: bool
+    frontier_within_noise_of: int | None = Field(
+        description="For a frontier point: the id of a cheaper entry whose interval reaches it (not a clear gain)."
+    )
+    test2_residual: float | None = Field(description="Second-test accuracy minus what the benchmark's fit predicts.")
+    test2_flag: bool = Field(description="Far below the fit: it may be tuned to the first test set.")
+    is_baseline: bool
+    try_number: int = Field(description="This is the submitter's k-th entry on this benchmark.")
+    gain_over_previous_best: float | None
     notes: list[str]
     created_at: datetime
     url: str
@@ -62,6 +70,9 @@ class EntryOut(OutModel):
 class LeaderboardOut(OutModel):
     benchmark: str
     recipe_version: str
+    noise_std: float = Field(description="Pooled seed-to-seed std of test accuracy across entries (the noise floor).")
+    noise_df: int
+    test2_fit: dict[str, float] | None = Field(description="Line of second-test on first-test accuracy.")
     entries: list[EntryOut]
 
 

@@ -13,9 +13,7 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 
-def as_finite_array(
-    values: Sequence[float] | FloatArray, name: str = "values", *, min_len: int = 1
-) -> FloatArray:
+def as_finite_array(values: Sequence[float] | FloatArray, name: str = "values", *, min_len: int = 1) -> FloatArray:
     """Return ``values`` as a 1-D float64 array, refusing NaN/inf and fewer than ``min_len`` items."""
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:

@@ -154,6 +154,5 @@ def _sentence(kind: str, diff: float, low: float, high: float, delta: float, alp
         winner = "A" if kind == "a_better" else "B"
         return f"Variant {winner} is better by {pts(abs(diff))} points ({ci} for A - B)."
     return (
-        f"Inconclusive: A - B = {pts(diff)} points ({ci}); "
-        f"about {n} seeds per variant would settle it with 80% power."
+        f"Inconclusive: A - B = {pts(diff)} points ({ci}); about {n} seeds per variant would settle it with 80% power."
     )

@@ -51,9 +51,7 @@ def frontier_within_noise(
     result: list[dict[str, Any]] = []
     for i in pareto_front(cost_arr.tolist(), mean_arr.tolist()):
         rivals = [
-            j
-            for j in range(cost_arr.size)
-            if j != i and cost_arr[j] <= cost_arr[i] and high_arr[j] >= low_arr[i]
+            j for j in range(cost_arr.size) if j != i and cost_arr[j] <= cost_arr[i] and high_arr[j] >= low_arr[i]
         ]
         best = min(rivals, key=lambda j: (-mean_arr[j], cost_arr[j], j), default=None)
         result.append({"index": i, "within_noise_of": best})

@@ -225,9 +225,7 @@ def _second_test_note(residual: float | None, sigma: float | None) -> str | None
     return base + ", which is within the usual spread between entries."
 
 
-def _tries_note(
-    k_th_try: int | None, gain: float | None, noise_std: float | None, n_seeds: int
-) -> str | None:
+def _tries_note(k_th_try: int | None, gain: float | None, noise_std: float | None, n_seeds: int) -> str | None:
     if k_th_try is None or k_th_try < 2 or noise_std is None:
         return None
     luck = expected_max_of_k(k_th_try, noise_std / np.sqrt(max(n_seeds, 1)))

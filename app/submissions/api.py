@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.deps import QueueDep, SessionDep, SettingsDep, UserDep
 from app.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND
 from app.submissions import service
-from app.submissions import repository as repo
-from app.submissions.schemas import SpecValidateIn, SpecValidateOut, SubmissionIn, SubmissionOut, SubmissionSummaryOut
+from app.submissions.schemas import (
+    SpecValidateIn,
+    SpecValidateOut,
+    SubmissionIn,
+    SubmissionOut,
+    SubmissionSummaryOut,
+)
 from app.submissions.views import submission_out, summary_out
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
+SubmissionId = Annotated[int, Path(ge=1, le=2**62, description="A submission's id.")]
 
 
 @router.post("/specs/validate", responses=ERROR_RESPONSES)
@@ -34,9 +40,7 @@ def validate_spec(body: SpecValidateIn) -> SpecValidateOut:
     )
 
 
-@router.post(
-    "/submissions", status_code=status.HTTP_201_CREATED, responses={**ERROR_RESPONSES, **AUTH_RESPONSES}
-)
+@router.post("/submissions", status_code=status.HTTP_201_CREATED, responses={**ERROR_RESPONSES, **AUTH_RESPONSES})
 def create_submission(
     body: SubmissionIn, user: UserDep, session: SessionDep, queue: QueueDep, settings: SettingsDep
 ) -> SubmissionOut:
@@ -46,8 +50,8 @@ def create_submission(
     return submission_out(service.get_submission(session, submission.id))
 
 
-@router.get("/submissions/{submission_id}", responses=NOT_FOUND)
-def get_submission(submission_id: int, session: SessionDep) -> SubmissionOut:
+@router.get("/submissions/{submission_id}", responses={**NOT_FOUND, **ERROR_RESPONSES})
+def get_submission(submission_id: SubmissionId, session: SessionDep) -> SubmissionOut:
     return submission_out(service.get_submission(session, submission_id))
 
 
@@ -60,16 +64,18 @@ def list_submissions(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[SubmissionSummaryOut]:
-    found = repo.list_submissions(session, benchmark=benchmark, user=user, status=status_, limit=limit, offset=offset)
+    found = service.list_submissions(
+        session, benchmark=benchmark, user=user, status=status_, limit=limit, offset=offset
+    )
     return [summary_out(s) for s in found]
 
 
 @router.delete(
     "/submissions/{submission_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**AUTH_RESPONSES, **NOT_FOUND},
+    responses={**AUTH_RESPONSES, **NOT_FOUND, **ERROR_RESPONSES},
 )
-def delete_submission(submission_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_submission(submission_id: SubmissionId, user: UserDep, session: SessionDep) -> Response:
     service.delete_submission(session, user, submission_id)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

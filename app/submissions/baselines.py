@@ -42,8 +42,12 @@ def seed_baselines(session: Session, *, max_epochs: int | None, only: list[str] 
         for preset in presets:
             if preset not in PRESETS or (only and preset not in only) or (benchmark, preset) in existing:
                 continue
-            body = SubmissionIn(benchmark=benchmark, name=preset, spec={"preset": preset, "overrides": {}},
-                                description=f"Baseline: the {preset} preset.")
+            body = SubmissionIn(
+                benchmark=benchmark,
+                name=preset,
+                spec={"preset": preset, "overrides": {}},
+                description=f"Baseline: the {preset} preset.",
+            )
             submission = create_submission(session, user, body, max_epochs=max_epochs)
             submission.is_baseline = True
             created.append(submission)

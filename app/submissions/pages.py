@@ -31,8 +31,14 @@ def submission_page(submission_id: int, request: Request, session: SessionDep) -
 
 @router.get("/submit", response_class=HTMLResponse)
 def submit_form(request: Request, benchmark: str = DEFAULT_BENCHMARK) -> HTMLResponse:
-    form = {"benchmark": benchmark, "name": "", "description": "", "spec": json.dumps(DEFAULT_SPEC, indent=2),
-            "seeds": "", "token": ""}
+    form = {
+        "benchmark": benchmark,
+        "name": "",
+        "description": "",
+        "spec": json.dumps(DEFAULT_SPEC, indent=2),
+        "seeds": "",
+        "token": "",
+    }
     return _render_form(request, form, [])
 
 
@@ -49,8 +55,7 @@ def submit(
     seeds: Annotated[str, Form(max_length=8)] = "",
     token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    form = {"benchmark": benchmark, "name": name, "description": description, "spec": spec, "seeds": seeds,
-            "token": ""}
+    form = {"benchmark": benchmark, "name": name, "description": description, "spec": spec, "seeds": seeds, "token": ""}
     if token:
         user = authenticate(session, token.strip())
         if user is None:
@@ -61,7 +66,10 @@ def submit(
         return _render_form(request, form, [_error("token", "an API token is required to submit")], 401)
     try:
         body = SubmissionIn(
-            benchmark=benchmark, name=name, description=description, spec=_parse_spec_text(spec),
+            benchmark=benchmark,
+            name=name,
+            description=description,
+            spec=_parse_spec_text(spec),
             seeds=int(seeds) if seeds.strip() else None,
         )
         submission = service.create_submission(session, user, body, max_epochs=settings.max_epochs)
@@ -88,7 +96,7 @@ def _parse_spec_text(text: str) -> dict[str, Any]:
         except yaml.YAMLError as exc:
             raise InputError.one(["spec"], f"the spec is neither valid JSON nor YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise InputError.one(["spec"], "the spec must be an object, e.g. {\"preset\": \"tiny_resnet_digits\"}")
+        raise InputError.one(["spec"], 'the spec must be an object, e.g. {"preset": "tiny_resnet_digits"}')
     return data
 
 
@@ -96,8 +104,7 @@ def _error(field: str, msg: str) -> dict[str, Any]:
     return {"loc": [field], "msg": msg, "type": "value_error"}
 
 
-def _render_form(request: Request, form: dict[str, str], errors: list[dict[str, Any]], status_code: int = 200
-                 ) -> HTMLResponse:
-    return render(
-        request, "submit.html", {"form": form, "errors": errors, "presets": sorted(PRESETS)}, status_code
-    )
+def _render_form(
+    request: Request, form: dict[str, str], errors: list[dict[str, Any]], status_code: int = 200
+) -> HTMLResponse:
+    return render(request, "submit.html", {"form": form, "errors": errors, "presets": sorted(PRESETS)}, status_code)

@@ -51,8 +51,8 @@ def delete_submission(session: Session, submission: Submission) -> None:
 
 
 def queued_run_ids(session: Session) -> list[int]:
-    """Queued runs, seed 0 of every entry first: a chart fills with every entry before error bars grow."""
-    query = select(Run.id).where(Run.status == RunStatus.QUEUED).order_by(Run.seed, Run.submission_id)
+    """Queued runs, oldest submission first, its seeds in order (first come, first served)."""
+    query = select(Run.id).where(Run.status == RunStatus.QUEUED).order_by(Run.submission_id, Run.seed)
     return list(session.scalars(query))
 
 
@@ -143,6 +143,4 @@ def aggregate_status(counts: dict[str, int]) -> str:
 
 
 def stale_running_runs(session: Session, older_than: datetime) -> list[Run]:
-    return list(
-        session.scalars(select(Run).where(Run.status == RunStatus.RUNNING, Run.heartbeat_at < older_than))
-    )
+    return list(session.scalars(select(Run).where(Run.status == RunStatus.RUNNING, Run.heartbeat_at < older_than)))

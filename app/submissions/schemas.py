@@ -78,7 +78,7 @@ class RunOut(OutModel):
     recipe_version: str | None
     code_version: str | None
     torch_version: str | None
-    epochs: list[EpochOut] = []
+    epochs: list[EpochOut] = Field(default_factory=list)
 
 
 class SubmissionSummaryOut(OutModel):

@@ -112,6 +112,12 @@ def get_submission(session: Session, submission_id: int) -> Submission:
     return submission
 
 
+def list_submissions(
+    session: Session, *, benchmark: str | None, user: str | None, status: str | None, limit: int, offset: int
+) -> list[Submission]:
+    return repo.list_submissions(session, benchmark=benchmark, user=user, status=status, limit=limit, offset=offset)
+
+
 def delete_submission(session: Session, user: User, submission_id: int) -> None:
     submission = repo.get_submission(session, submission_id)
     if submission is None:

@@ -2,7 +2,7 @@
 
 from app.zoo.build import build_model
 from app.zoo.limits import Limits, check_limits
-from app.zoo.measure import Measurement, measure, throughput
+from app.zoo.measure import Measurement, measure, throughput, warm_up
 from app.zoo.presets import PRESETS, preset_names
 from app.zoo.spec import ArchSpec, SpecError, canonical_spec, parse_spec, spec_hash, spec_summary
 
@@ -21,4 +21,5 @@ __all__ = [
     "spec_hash",
     "spec_summary",
     "throughput",
+    "warm_up",
 ]

@@ -33,8 +33,8 @@ def _check_input(input_shape: tuple[int, int, int], num_classes: int) -> None:
 def build_model(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
     """Build the model for NCHW float input of ``input_shape``; returns logits (N, num_classes).
 
-    Raises SpecError (loc under "spec") when the spec cannot fit this input, e.g. a patch size that does not divide
-    the image or more downsamplings than the image allows.
+    Raises SpecError (loc under "spec") when the spec cannot fit this input, e.g. a patch size that does not
+    divide the image or more downsamplings than the image allows.
     """
     input_shape = tuple(input_shape)  # type: ignore[assignment]
     _check_input(input_shape, num_classes)

@@ -5,6 +5,8 @@ Layer definitions follow torchvision/timm so that presets reproduce published pa
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,7 +22,10 @@ def _halve(grid: Grid, kernel: int = 3, padding: int = 1) -> Grid:
 
 
 def _conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    return [
+        nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
 
 
 def _init_convs(model: nn.Module) -> None:
@@ -75,8 +80,10 @@ class Bottleneck(nn.Module):
         super().__init__()
         mid = int(planes * width_per_group / 64) * groups
         self.body = nn.Sequential(
-            *_conv_bn(cin, mid, 1), nn.ReLU(),
-            *_conv_bn(mid, mid, 3, stride, groups), nn.ReLU(),
+            *_conv_bn(cin, mid, 1),
+            nn.ReLU(),
+            *_conv_bn(mid, mid, 3, stride, groups),
+            nn.ReLU(),
             *_conv_bn(mid, planes * 4, 1),
         )
         self.shortcut = _shortcut(cin, planes * 4, stride, shortcut)
@@ -91,14 +98,16 @@ def build_resnet(spec: ResNetSpec, input_shape: tuple[int, int, int], num_classe
     if spec.stem == "imagenet":
         need_grid(grid, 4, ["stem"], "the ImageNet stem (7×7/2 conv, 3×3/2 max-pool)")
         layers: list[nn.Module] = [
-            nn.Conv2d(cin, spec.stem_width, 7, 2, 3, bias=False), nn.BatchNorm2d(spec.stem_width), nn.ReLU(),
+            nn.Conv2d(cin, spec.stem_width, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(spec.stem_width),
+            nn.ReLU(),
             nn.MaxPool2d(3, 2, 1),
         ]
         grid = _halve(_halve(grid, 7, 3))
     else:
         layers = [*_conv_bn(cin, spec.stem_width, 3), nn.ReLU()]
     chans = spec.stem_width
-    for i, (n, planes) in enumerate(zip(spec.layers, spec.widths)):
+    for i, (n, planes) in enumerate(zip(spec.layers, spec.widths, strict=False)):
         stride = 1 if i == 0 else 2
         if stride == 2:
             need_grid(grid, 2, ["layers", i], f"stage {i} (stride 2)")
@@ -153,7 +162,8 @@ class Residual(nn.Module):
 
 
 def build_convmixer(spec: ConvMixerSpec, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
-    """Trockman & Kolter: patch conv → act → BN, then depth × [Residual(dw conv → act → BN), 1×1 conv → act → BN]."""
+    """Trockman & Kolter: patch conv → act → BN, then depth × [Residual(dw conv → act → BN), 1×1 conv → act →
+    BN]."""
     cin, h, w = input_shape
     p, d, k = spec.patch_size, spec.width, spec.kernel
     if h % p or w % p:
@@ -162,7 +172,9 @@ def build_convmixer(spec: ConvMixerSpec, input_shape: tuple[int, int, int], num_
     for _ in range(spec.depth()):
         layers += [
             Residual(nn.Conv2d(d, d, k, groups=d, padding=k // 2), make_act(spec.act), nn.BatchNorm2d(d)),
-            nn.Conv2d(d, d, 1), make_act(spec.act), nn.BatchNorm2d(d),
+            nn.Conv2d(d, d, 1),
+            make_act(spec.act),
+            nn.BatchNorm2d(d),
         ]
     return nn.Sequential(*layers, ClassifierHead(d, num_classes))
 
@@ -186,14 +198,18 @@ class DenseLayer(nn.Module):
 
 
 def build_densenet(spec: DenseNetSpec, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
-    """torchvision's DenseNet (BN-ReLU-conv order, transitions BN-ReLU-1×1 conv-2×2 avg-pool, final BN-ReLU)."""
+    """torchvision's DenseNet (BN-ReLU-conv order, transitions BN-ReLU-1×1 conv-2×2 avg-pool, final
+    BN-ReLU)."""
     cin, h, w = input_shape
     grid: Grid = (h, w)
     c = spec.init_width
     if spec.stem == "imagenet":
         need_grid(grid, 4, ["stem"], "the ImageNet stem (7×7/2 conv, 3×3/2 max-pool)")
         layers: list[nn.Module] = [
-            nn.Conv2d(cin, c, 7, 2, 3, bias=False), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+            nn.Conv2d(cin, c, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2, 1),
         ]
         grid = _halve(_halve(grid, 7, 3))
     else:
@@ -223,46 +239,49 @@ class RepVGGBlock(nn.Module):
         super().__init__()
         self.cin, self.cout, self.stride = cin, cout, stride
         self.fused: nn.Conv2d | None = nn.Conv2d(cin, cout, 3, stride, 1) if deploy else None
-        if deploy:
-            return
-        self.dense = nn.Sequential(*_conv_bn(cin, cout, 3, stride))
-        self.pointwise = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
-        self.identity = nn.BatchNorm2d(cin) if cin == cout and stride == 1 else None
+        self.branches = nn.ModuleDict()
+        if not deploy:
+            self.branches["dense"] = nn.Sequential(*_conv_bn(cin, cout, 3, stride))
+            self.branches["pointwise"] = nn.Sequential(*_conv_bn(cin, cout, 1, stride))
+            if cin == cout and stride == 1:
+                self.branches["identity"] = nn.BatchNorm2d(cin)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fused is not None:
             return F.relu(self.fused(x))
-        out = self.dense(x) + self.pointwise(x)
-        if self.identity is not None:
-            out = out + self.identity(x)
+        out = self.branches["dense"](x) + self.branches["pointwise"](x)
+        if "identity" in self.branches:
+            out = out + self.branches["identity"](x)
         return F.relu(out)
 
-    @staticmethod
-    def _fold(kernel: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    def _kernel_and_bias(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The branch as an equivalent 3×3 kernel and bias, folding its BatchNorm's running statistics."""
+        branch = self.branches[name]
+        if name == "identity":
+            bn = cast(nn.BatchNorm2d, branch)
+            kernel = torch.zeros(self.cout, self.cin, 3, 3, device=bn.weight.device)
+            kernel[torch.arange(self.cin), torch.arange(self.cin), 1, 1] = 1.0
+        else:
+            seq = cast(nn.Sequential, branch)
+            conv, bn = cast(nn.Conv2d, seq[0]), cast(nn.BatchNorm2d, seq[1])
+            pad = (3 - conv.kernel_size[0]) // 2
+            kernel = F.pad(conv.weight, (pad, pad, pad, pad))
         assert bn.running_var is not None and bn.running_mean is not None
         std = (bn.running_var + bn.eps).sqrt()
-        t = (bn.weight / std).reshape(-1, 1, 1, 1)
-        return kernel * t, bn.bias - bn.running_mean * bn.weight / std
+        scale = bn.weight / std
+        return kernel * scale.reshape(-1, 1, 1, 1), bn.bias - bn.running_mean * scale
 
     @torch.no_grad()
     def fuse(self) -> None:
         """Replace the branches by the equivalent single 3×3 conv (uses BN running statistics)."""
         if self.fused is not None:
             return
-        k3, b3 = self._fold(self.dense[0].weight, self.dense[1])
-        k1, b1 = self._fold(F.pad(self.pointwise[0].weight, (1, 1, 1, 1)), self.pointwise[1])
-        kernel, bias = k3 + k1, b3 + b1
-        if self.identity is not None:
-            eye = torch.zeros_like(kernel)
-            eye[torch.arange(self.cin), torch.arange(self.cin), 1, 1] = 1.0
-            ki, bi = self._fold(eye, self.identity)
-            kernel, bias = kernel + ki, bias + bi
-        conv = nn.Conv2d(self.cin, self.cout, 3, self.stride, 1).to(kernel.device)
-        conv.weight.copy_(kernel)
-        conv.bias.copy_(bias)
+        parts = [self._kernel_and_bias(name) for name in self.branches]
+        conv = nn.Conv2d(self.cin, self.cout, 3, self.stride, 1).to(parts[0][0].device)
+        conv.weight.copy_(torch.stack([k for k, _ in parts]).sum(0))
+        cast(torch.Tensor, conv.bias).copy_(torch.stack([b for _, b in parts]).sum(0))
         self.fused = conv
-        del self.dense, self.pointwise, self.identity
-        self.identity = None
+        self.branches = nn.ModuleDict()
 
 
 def build_repvgg(spec: RepVGGSpec, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
@@ -273,7 +292,7 @@ def build_repvgg(spec: RepVGGSpec, input_shape: tuple[int, int, int], num_classe
         grid = _halve(grid)
     layers: list[nn.Module] = [RepVGGBlock(cin, spec.stem_width, spec.stem_stride, spec.deploy)]
     chans = spec.stem_width
-    for i, (n, width) in enumerate(zip(spec.layers, spec.widths)):
+    for i, (n, width) in enumerate(zip(spec.layers, spec.widths, strict=False)):
         need_grid(grid, 2, ["layers", i], f"stage {i} (stride 2)")
         grid = _halve(grid)
         for j in range(n):

@@ -1,4 +1,5 @@
-"""Small building blocks shared by the families: norms, activations, layer scale, drop path, conv arithmetic."""
+"""Small building blocks shared by the families: norms, activations, layer scale, drop path, conv
+arithmetic."""
 
 from __future__ import annotations
 
@@ -75,7 +76,8 @@ class DropPath(nn.Module):
 
 
 def same_padding(kernel: int, stride: int) -> int:
-    """Padding that gives ceil(size / stride) outputs for the usual kernels (7/4 → 2, 3/2 → 1, 2/2 → 0, 7/2 → 3)."""
+    """Padding that gives ceil(size / stride) outputs for the usual kernels (7/4 → 2, 3/2 → 1, 2/2 → 0, 7/2 →
+    3)."""
     return max(0, (kernel - stride + 1) // 2)
 
 
@@ -88,7 +90,8 @@ def need_grid(size: tuple[int, int], minimum: int, loc: list[str | int], what: s
     if min(size) < minimum:
         raise SpecError.at(
             loc,
-            f"{what} needs a grid of at least {minimum}×{minimum} but gets {size[0]}×{size[1]} for this input "
+            f"{what} needs a grid of at least {minimum}×{minimum} "
+            f"but gets {size[0]}×{size[1]} for this input "
             "(too many downsamplings, or a stride too large for the image)",
             "input_mismatch",
         )

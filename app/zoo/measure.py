@@ -1,8 +1,8 @@
 """Params, MACs and FLOPs of one forward pass of one image, counted on the meta device; CPU/GPU throughput.
 
-MACs come from torch.utils.flop_counter.FlopCounterMode (FLOPs = 2 × MACs): convolutions (depth-wise and padded ones
-by their real output size × kernel), matrix multiplications and SDPA attention. Like fvcore/timm figures, norms,
-activations, pooling and element-wise ops are not counted.
+MACs come from torch.utils.flop_counter.FlopCounterMode (FLOPs = 2 × MACs): convolutions (depth-wise and
+padded ones by their real output size × kernel), matrix multiplications and SDPA attention. Like fvcore/timm
+figures, norms, activations, pooling and element-wise ops are not counted.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from app.zoo.spec import ArchSpec, parse_spec, spec_hash
 _CACHE_SIZE = 1024
 _cache: OrderedDict[tuple[str, tuple[int, int, int], int], Measurement] = OrderedDict()
 _lock = threading.Lock()
+_compute_lock = threading.Lock()
 
 # aten op name (without overload) → layer type in the breakdown
 _OP_TYPES = {
@@ -30,7 +31,8 @@ _OP_TYPES = {
     "cudnn_convolution": "conv",
     "mm": "linear",
     "addmm": "linear",
-    # On the meta device SDPA runs its math decomposition; in the zoo batched matmuls come only from attention.
+    # On the meta device SDPA runs its math decomposition; in the zoo batched matmuls come only from
+    # attention.
     "bmm": "attention",
     "baddbmm": "attention",
     "_scaled_dot_product_efficient_attention": "attention",
@@ -64,8 +66,8 @@ def _passthrough(x: torch.Tensor) -> torch.Tensor:
 
 
 def _skip_uncounted(model: nn.Module) -> None:
-    """Make norms and activations pass-throughs: they keep shapes, FlopCounterMode does not count them, and their
-    meta-device decompositions (batch norm especially) cost ~10 ms each."""
+    """Make norms and activations pass-throughs: they keep shapes, FlopCounterMode does not count them, and
+    their meta-device decompositions (batch norm especially) cost ~10 ms each."""
     for module in model.modules():
         if isinstance(module, _UNCOUNTED):
             module.forward = _passthrough  # type: ignore[method-assign]
@@ -92,17 +94,25 @@ def _count(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int) 
 def measure(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int) -> Measurement:
     """Params and MACs of one image's forward pass, built on the meta device (no real allocation). Cached."""
     spec = parse_spec(spec)
-    key = (spec_hash(spec), tuple(int(d) for d in input_shape), int(num_classes))
+    c, h, w = (int(d) for d in input_shape)
+    key = (spec_hash(spec), (c, h, w), int(num_classes))
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    result = _count(spec, key[1], key[2])  # type: ignore[arg-type]
+    with _compute_lock:  # one count at a time bounds CPU use under a burst of validation requests
+        result = _count(spec, key[1], key[2])
     with _lock:
         _cache[key] = result
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return result
+
+
+def warm_up() -> None:
+    """Pay the process's one-off cost of loading meta-device kernels (~1-5 s) now, e.g. at web app start-up,
+    instead of in the first validation request."""
+    measure(parse_spec({"preset": "tiny_vit_digits"}), (1, 8, 8), 10)
 
 
 def throughput(

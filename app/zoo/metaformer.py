@@ -1,8 +1,8 @@
 """MetaFormer: one block (norm → token mixer → residual; norm → channel MLP → residual), stages, stems, head.
 
-Tokens travel as (B, N, C) between blocks; the grid (H, W) of every stage is fixed at build time from the input shape,
-so incompatible specs (patch size not dividing the image, too many downsamplings, a window not tiling the grid) fail
-here with a SpecError rather than deep inside a forward pass.
+Tokens travel as (B, N, C) between blocks; the grid (H, W) of every stage is fixed at build time from the
+input shape, so incompatible specs (patch size not dividing the image, too many downsamplings, a window not
+tiling the grid) fail here with a SpecError rather than deep inside a forward pass.
 """
 
 from __future__ import annotations
@@ -10,9 +10,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from app.zoo.layers import DropPath, LayerScale, TokenNorm, channel_norm, conv_out, make_act, need_grid, same_padding
+from app.zoo.layers import (
+    DropPath,
+    LayerScale,
+    TokenNorm,
+    channel_norm,
+    conv_out,
+    make_act,
+    need_grid,
+    same_padding,
+)
 from app.zoo.mixers import build_mixer, to_grid, to_tokens
-from app.zoo.spec import ConvStem, MetaFormerSpec, PatchStem, SpecError, Stage, WindowAttentionMixer
+from app.zoo.spec import ConvStem, MetaFormerSpec, PatchStem, SpecError
 
 
 class Mlp(nn.Module):
@@ -33,12 +42,19 @@ def _scale(dim: int, init: float | None) -> nn.Module:
 
 
 class MetaFormerBlock(nn.Module):
-    """``style="metaformer"``: x + ls1(mixer(norm1(x))), then x + ls2(mlp(norm2(x))).
-    ``style="convnext"``: x + ls2(mlp(norm2(mixer(x)))) — ConvNeXt's single-residual variant of the same parts."""
+    """``style="metaformer"``: x + ls1(mixer(norm1(x))), then x + ls2(mlp(norm2(x))). ``style="convnext"``: x
+    + ls2(mlp(norm2(mixer(x)))) — ConvNeXt's single-residual variant of the same parts."""
 
     def __init__(
-        self, dim: int, mixer: nn.Module, norm: str, act: str, mlp_ratio: float, layer_scale: float | None,
-        drop_path: float, style: str,
+        self,
+        dim: int,
+        mixer: nn.Module,
+        norm: str,
+        act: str,
+        mlp_ratio: float,
+        layer_scale: float | None,
+        drop_path: float,
+        style: str,
     ) -> None:
         super().__init__()
         self.style = style
@@ -58,11 +74,18 @@ class MetaFormerBlock(nn.Module):
 
 
 class ConvEmbed(nn.Module):
-    """Conv on the grid (stem or downsampling), with an optional norm before and/or after; tokens in and out."""
+    """Conv on the grid (stem or downsampling), with an optional norm before and/or after; tokens in and
+    out."""
 
     def __init__(
-        self, cin: int, cout: int, kernel: int, stride: int, grid_in: tuple[int, int] | None,
-        norm_before: str | None, norm_after: str | None,
+        self,
+        cin: int,
+        cout: int,
+        kernel: int,
+        stride: int,
+        grid_in: tuple[int, int] | None,
+        norm_before: str | None,
+        norm_after: str | None,
     ) -> None:
         super().__init__()
         self.grid_in = grid_in  # None: the input is an image (NCHW) rather than tokens
@@ -117,14 +140,23 @@ class MetaFormer(nn.Module):
                 need_grid(grid, 2, ["stages", i], f"downsampling before stage {i}")
                 k = spec.downsample.kernel
                 layers.append(ConvEmbed(prev, stage.width, k, 2, grid, spec.downsample.norm, None))
-                grid = (conv_out(grid[0], k, 2, same_padding(k, 2)), conv_out(grid[1], k, 2, same_padding(k, 2)))
-            _check_mixer(stage, grid, i)
+                grid = (
+                    conv_out(grid[0], k, 2, same_padding(k, 2)),
+                    conv_out(grid[1], k, 2, same_padding(k, 2)),
+                )
             for j in range(stage.depth):
                 mixer = build_mixer(stage.mixer, stage.width, grid, grid[0] * grid[1] + extra, spec.act, j)
                 rate = rates.pop(0)
                 layers.append(
                     MetaFormerBlock(
-                        stage.width, mixer, spec.norm, spec.act, stage.mlp_ratio, spec.layer_scale, rate, spec.block
+                        stage.width,
+                        mixer,
+                        spec.norm,
+                        spec.act,
+                        stage.mlp_ratio,
+                        spec.layer_scale,
+                        rate,
+                        spec.block,
                     )
                 )
             stages.append(nn.Sequential(*layers))
@@ -150,18 +182,6 @@ class MetaFormer(nn.Module):
         x = self.stages(x)
         pooled = x[:, :1] if self.cls_token is not None else x.mean(dim=1, keepdim=True)
         return self.head(self.head_norm(pooled)[:, 0])
-
-
-def _check_mixer(stage: Stage, grid: tuple[int, int], index: int) -> None:
-    mixer = stage.mixer
-    if isinstance(mixer, WindowAttentionMixer):
-        w = min(mixer.window, *grid)
-        if grid[0] % w or grid[1] % w:
-            raise SpecError.at(
-                ["stages", index, "mixer", "window"],
-                f"window {w} does not tile the {grid[0]}×{grid[1]} token grid of stage {index}",
-                "input_mismatch",
-            )
 
 
 def build_metaformer(spec: MetaFormerSpec, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:

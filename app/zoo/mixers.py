@@ -1,7 +1,8 @@
 """Token mixers: every one maps tokens (B, N, C) → (B, N, C).
 
-Grid mixers (window attention, convolutions, pooling) know the token grid (H, W) from construction: input shapes are
-fixed per benchmark, so a model is built for one input size. Sequence mixers also accept a leading class token.
+Grid mixers (window attention, convolutions, pooling) know the token grid (H, W) from construction: input
+shapes are fixed per benchmark, so a model is built for one input size. Sequence mixers also accept a leading
+class token.
 """
 
 from __future__ import annotations
@@ -68,16 +69,26 @@ def _window_merge(x: torch.Tensor, w: int, b: int, h: int, wd: int) -> torch.Ten
 class WindowAttention(nn.Module):
     """Swin-style attention in non-overlapping w×w windows, optionally cyclically shifted by w // 2.
 
-    The window is clamped to the grid (as Swin does when the grid is smaller than a window; no shift then).
+    The window is clamped to the grid (as Swin does when the grid is smaller than a window; no shift then). A
+    grid that windows do not tile is zero-padded to the next multiple of w, and padded tokens are masked out
+    as keys (as Swin's detection backbone pads), so any grid works.
     """
 
     def __init__(
-        self, dim: int, grid: tuple[int, int], heads: int, window: int, shift: bool, qkv_bias: bool, rel_pos_bias: bool
+        self,
+        dim: int,
+        grid: tuple[int, int],
+        heads: int,
+        window: int,
+        shift: bool,
+        qkv_bias: bool,
+        rel_pos_bias: bool,
     ) -> None:
         super().__init__()
         self.grid, self.heads = grid, heads
         self.window = w = min(window, *grid)
         self.shift = w // 2 if shift and w < min(grid) else 0
+        self.padded = (-(-grid[0] // w) * w, -(-grid[1] // w) * w)
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
         self.bias_table = nn.Parameter(torch.zeros((2 * w - 1) ** 2, heads)) if rel_pos_bias else None
@@ -86,26 +97,38 @@ class WindowAttention(nn.Module):
             coords = torch.stack(torch.meshgrid(torch.arange(w), torch.arange(w), indexing="ij")).flatten(1)
             rel = (coords[:, :, None] - coords[:, None, :]) + (w - 1)
             self.register_buffer("bias_index", (rel[0] * (2 * w - 1) + rel[1]).reshape(-1), persistent=False)
-        self.register_buffer("shift_mask", self._shift_mask(grid, w, self.shift), persistent=False)
+        self.bias_index: torch.Tensor
+        self.register_buffer("window_mask", self._window_mask(), persistent=False)
+        self.window_mask: torch.Tensor | None
 
-    @staticmethod
-    def _shift_mask(grid: tuple[int, int], w: int, s: int) -> torch.Tensor | None:
-        """Additive mask (nW, N, N) stopping shifted windows from mixing tokens that were not adjacent."""
-        if s == 0:
+    def _window_mask(self) -> torch.Tensor | None:
+        """Additive mask (nW, N, N): -100 where a shifted window would mix tokens that were not adjacent
+        (regions labelled as in Swin) and where the key is padding."""
+        (hp, wp), w, s = self.padded, self.window, self.shift
+        padding = self.padded != self.grid
+        if s == 0 and not padding:
             return None
-        label = torch.zeros(1, *grid, 1)
-        spans = (slice(0, -w), slice(-w, -s), slice(-s, None))
-        for i, (hs, ws) in enumerate((hs, ws) for hs in spans for ws in spans):
-            label[:, hs, ws, :] = i
-        windows = _window_partition(label, w).squeeze(-1)
-        diff = windows[:, None, :] - windows[:, :, None]
-        return torch.zeros_like(diff).masked_fill(diff != 0, -100.0)
+        label = torch.zeros(1, hp, wp, 1)
+        if s:
+            spans = (slice(0, -w), slice(-w, -s), slice(-s, None))
+            for i, (hs, ws) in enumerate((hs, ws) for hs in spans for ws in spans):
+                label[:, hs, ws, :] = i
+        region = _window_partition(label, w).squeeze(-1)  # (nW, N)
+        blocked = region[:, None, :] != region[:, :, None]
+        if padding:
+            real = torch.zeros(1, hp, wp, 1)
+            real[:, : self.grid[0], : self.grid[1]] = 1.0
+            real = _window_partition(torch.roll(real, shifts=(-s, -s), dims=(1, 2)), w).squeeze(-1)
+            blocked = blocked | (real[:, None, :] == 0)
+        return torch.zeros(blocked.shape).masked_fill(blocked, -100.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, c = x.shape
-        h, wd = self.grid
+        (h, wd), (hp, wp) = self.grid, self.padded
         w, s = self.window, self.shift
-        x = x.view(b, h, wd, c)
+        x = x.reshape(b, h, wd, c)
+        if (hp, wp) != (h, wd):
+            x = F.pad(x, (0, 0, 0, wp - wd, 0, hp - h))
         if s:
             x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))
         win = _window_partition(x, w)
@@ -114,15 +137,15 @@ class WindowAttention(nn.Module):
         mask = None
         if self.bias_table is not None:
             mask = self.bias_table[self.bias_index].view(n, n, -1).permute(2, 0, 1)[None]  # (1, heads, N, N)
-        if self.shift_mask is not None:
-            sm = self.shift_mask[:, None].repeat(b, 1, 1, 1)  # (B * nW, 1, N, N)
-            mask = sm if mask is None else mask + sm
+        if self.window_mask is not None:
+            wm = self.window_mask[:, None].repeat(b, 1, 1, 1)  # (B * nW, 1, N, N)
+            mask = wm if mask is None else mask + wm
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         out = self.proj(out.transpose(1, 2).reshape(bw, n, c))
-        out = _window_merge(out, w, b, h, wd)
+        out = _window_merge(out, w, b, hp, wp)
         if s:
             out = torch.roll(out, shifts=(s, s), dims=(1, 2))
-        return out.reshape(b, h * wd, c)
+        return out[:, :h, :wd].reshape(b, h * wd, c)
 
 
 class DWConv(nn.Module):
@@ -138,10 +161,11 @@ class DWConv(nn.Module):
 
 
 class DynamicDWConv(nn.Module):
-    """Depth-wise conv with per-sample kernels predicted from the globally pooled input (Han et al., ICLR 2022).
+    """Depth-wise conv with per-sample kernels predicted from the globally pooled input (Han et al., ICLR
+    2022).
 
-    Kernel generator: pool → Linear(C, C/r) → ReLU → Linear(C/r, C·k²). The batch is folded into the channels so one
-    grouped conv applies every sample's own kernels (counted as a conv by FlopCounterMode).
+    Kernel generator: pool → Linear(C, C/r) → ReLU → Linear(C/r, C·k²). The batch is folded into the channels
+    so one grouped conv applies every sample's own kernels (counted as a conv by FlopCounterMode).
     """
 
     def __init__(self, dim: int, grid: tuple[int, int], kernel: int, reduction: int) -> None:
@@ -176,8 +200,9 @@ class SpatialMLP(nn.Module):
 
 
 class ExternalAttention(nn.Module):
-    """Multi-head external attention (Guo et al. 2021): keys and values are learned memories M_k, M_v (S units)
-    shared by all samples; softmax over tokens, then l1-normalisation over memory units (double normalisation)."""
+    """Multi-head external attention (Guo et al. 2021): keys and values are learned memories M_k, M_v (S
+    units) shared by all samples; softmax over tokens, then l1-normalisation over memory units (double
+    normalisation)."""
 
     def __init__(self, dim: int, heads: int, memory: int) -> None:
         super().__init__()
@@ -214,7 +239,15 @@ def build_mixer(spec: MixerSpec, dim: int, grid: tuple[int, int], tokens: int, a
     if isinstance(spec, AttentionMixer):
         return Attention(dim, spec.heads, spec.qkv_bias)
     if isinstance(spec, WindowAttentionMixer):
-        return WindowAttention(dim, grid, spec.heads, spec.window, spec.shift and index % 2 == 1, spec.qkv_bias, spec.rel_pos_bias)
+        return WindowAttention(
+            dim,
+            grid,
+            spec.heads,
+            spec.window,
+            spec.shift and index % 2 == 1,
+            spec.qkv_bias,
+            spec.rel_pos_bias,
+        )
     if isinstance(spec, DWConvMixer):
         return DWConv(dim, grid, spec.kernel)
     if isinstance(spec, DynamicDWConvMixer):

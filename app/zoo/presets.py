@@ -1,6 +1,6 @@
 """Named recipes: published models (ImageNet 224×224×3 / CIFAR 32×32×3) and tiny baselines for the built-in
-benchmarks. The ``*_digits`` presets (8×8×1) share one macro architecture and differ only in the token mixer, which is
-the comparison the leaderboard exists for; ``*_32`` presets are the same for 32×32 inputs."""
+benchmarks. The ``*_digits`` presets (8×8×1) share one macro architecture and differ only in the token mixer,
+which is the comparison the leaderboard exists for; ``*_32`` presets are the same for 32×32 inputs."""
 
 from __future__ import annotations
 
@@ -16,90 +16,144 @@ def _resnet(block: str, layers: list[int]) -> Spec:
 def _cifar_resnet(n: int) -> Spec:
     """He et al. 2016 §4.2: 6n+2 layers, widths 16/32/64, option-A (zero-padding) shortcuts."""
     return {
-        "family": "resnet", "block": "basic", "layers": [n, n, n], "widths": [16, 32, 64],
-        "stem": "cifar", "stem_width": 16, "shortcut": "zero_pad",
+        "family": "resnet",
+        "block": "basic",
+        "layers": [n, n, n],
+        "widths": [16, 32, 64],
+        "stem": "cifar",
+        "stem_width": 16,
+        "shortcut": "zero_pad",
     }
 
 
 def _vit(width: int, depth: int, heads: int) -> Spec:
     """ViT (Dosovitskiy et al.): 16×16 patches, class token, learned position embedding, final LayerNorm."""
     return {
-        "family": "metaformer", "layout": "isotropic", "stem": {"kind": "patch", "patch_size": 16},
+        "family": "metaformer",
+        "layout": "isotropic",
+        "stem": {"kind": "patch", "patch_size": 16},
         "stages": [{"depth": depth, "width": width, "mixer": {"kind": "attention", "heads": heads}}],
-        "pos_embed": True, "pool": "cls", "head_norm": True,
+        "pos_embed": True,
+        "pool": "cls",
+        "head_norm": True,
     }
 
 
 def _mixer(width: int, depth: int) -> Spec:
     """MLP-Mixer (Tolstikhin et al.): token MLP hidden = width/2, channel MLP ×4, global average pool."""
     return {
-        "family": "metaformer", "layout": "isotropic", "stem": {"kind": "patch", "patch_size": 16},
+        "family": "metaformer",
+        "layout": "isotropic",
+        "stem": {"kind": "patch", "patch_size": 16},
         "stages": [{"depth": depth, "width": width, "mixer": {"kind": "spatial_mlp", "hidden_ratio": 0.5}}],
-        "pool": "avg", "head_norm": True,
+        "pool": "avg",
+        "head_norm": True,
     }
 
 
 def _convnext_t() -> Spec:
-    """ConvNeXt-T (Liu et al. 2022): 4×4 patch stem + LN, LN + 2×2/2 downsampling, 7×7 dwconv, layer scale 1e-6."""
+    """ConvNeXt-T (Liu et al. 2022): 4×4 patch stem + LN, LN + 2×2/2 downsampling, 7×7 dwconv, layer scale
+    1e-6."""
     widths, depths = [96, 192, 384, 768], [3, 3, 9, 3]
     return {
-        "family": "metaformer", "layout": "hierarchical", "block": "convnext",
+        "family": "metaformer",
+        "layout": "hierarchical",
+        "block": "convnext",
         "stem": {"kind": "patch", "patch_size": 4, "norm": "layernorm"},
-        "stages": [{"depth": d, "width": w, "mixer": {"kind": "dwconv", "kernel": 7}} for d, w in zip(depths, widths)],
-        "downsample": {"kernel": 2, "norm": "layernorm"}, "layer_scale": 1e-6, "drop_path": 0.1,
+        "stages": [
+            {"depth": d, "width": w, "mixer": {"kind": "dwconv", "kernel": 7}}
+            for d, w in zip(depths, widths, strict=False)
+        ],
+        "downsample": {"kernel": 2, "norm": "layernorm"},
+        "layer_scale": 1e-6,
+        "drop_path": 0.1,
     }
 
 
 def _poolformer_s12() -> Spec:
-    """PoolFormer-S12 (Yu et al. 2022): 7×7/4 conv stem, 3×3/2 downsampling, GroupNorm(1), layer scale 1e-5."""
+    """PoolFormer-S12 (Yu et al. 2022): 7×7/4 conv stem, 3×3/2 downsampling, GroupNorm(1), layer scale
+    1e-5."""
     widths, depths = [64, 128, 320, 512], [2, 2, 6, 2]
     return {
-        "family": "metaformer", "layout": "hierarchical", "stem": {"kind": "conv", "kernel": 7, "stride": 4},
-        "stages": [{"depth": d, "width": w, "mixer": {"kind": "pooling", "pool_size": 3}} for d, w in zip(depths, widths)],
-        "downsample": {"kernel": 3}, "norm": "groupnorm", "layer_scale": 1e-5, "drop_path": 0.1,
+        "family": "metaformer",
+        "layout": "hierarchical",
+        "stem": {"kind": "conv", "kernel": 7, "stride": 4},
+        "stages": [
+            {"depth": d, "width": w, "mixer": {"kind": "pooling", "pool_size": 3}}
+            for d, w in zip(depths, widths, strict=False)
+        ],
+        "downsample": {"kernel": 3},
+        "norm": "groupnorm",
+        "layer_scale": 1e-5,
+        "drop_path": 0.1,
     }
 
 
 def _tiny(mixer: Spec, patch: int, width: int) -> Spec:
     """The shared macro architecture of the small baselines: isotropic, 4 blocks, MLP ratio 2."""
     return {
-        "family": "metaformer", "layout": "isotropic", "stem": {"kind": "patch", "patch_size": patch},
+        "family": "metaformer",
+        "layout": "isotropic",
+        "stem": {"kind": "patch", "patch_size": patch},
         "stages": [{"depth": 4, "width": width, "mixer": mixer, "mlp_ratio": 2.0}],
-        "pos_embed": mixer["kind"] in ("attention", "external_attention"), "pool": "avg", "head_norm": True,
+        "pos_embed": mixer["kind"] in ("attention", "external_attention"),
+        "pool": "avg",
+        "head_norm": True,
     }
 
 
 _TINY_MIXERS: dict[str, tuple[Spec, Spec]] = {  # name → (mixer for 8×8 inputs, mixer for 32×32 inputs)
     "vit": ({"kind": "attention", "heads": 4}, {"kind": "attention", "heads": 4}),
-    "swin": ({"kind": "window_attention", "heads": 4, "window": 2}, {"kind": "window_attention", "heads": 4, "window": 4}),
+    "swin": (
+        {"kind": "window_attention", "heads": 4, "window": 2},
+        {"kind": "window_attention", "heads": 4, "window": 4},
+    ),
     "mixer": ({"kind": "spatial_mlp", "hidden_ratio": 0.5}, {"kind": "spatial_mlp", "hidden_ratio": 0.5}),
     "convformer": ({"kind": "dwconv", "kernel": 3}, {"kind": "dwconv", "kernel": 5}),
-    "dynconv": ({"kind": "dynamic_dwconv", "kernel": 3}, {"kind": "dynamic_dwconv", "kernel": 5}),
-    "eanet": ({"kind": "external_attention", "heads": 4, "memory": 32}, {"kind": "external_attention", "heads": 4, "memory": 64}),
+    "dynconv": ({"kind": "dynamic_dwconv", "kernel": 3}, {"kind": "dynamic_dwconv", "kernel": 3}),
+    "eanet": (
+        {"kind": "external_attention", "heads": 4, "memory": 32},
+        {"kind": "external_attention", "heads": 4, "memory": 64},
+    ),
     "poolformer": ({"kind": "pooling", "pool_size": 3}, {"kind": "pooling", "pool_size": 3}),
     "identityformer": ({"kind": "identity"}, {"kind": "identity"}),
 }
 
 
 def _tiny_cnns(suffix: str) -> dict[str, Spec]:
-    small = suffix == "digits"
+    """CNN baselines of about the same size as the MetaFormer ones (≤ ~150k params; ≤ ~15 M MACs at 32×32)."""
+    digits = suffix == "digits"
+    plain = [(2, 32), (2, 64), (1, 64)] if digits else [(1, 16), (2, 32), (2, 64)]
     return {
         f"tiny_resnet_{suffix}": {
-            "family": "resnet", "block": "basic", "layers": [1, 1, 1], "widths": [16, 32, 64] if small else [32, 64, 96],
-            "stem": "cifar", "stem_width": 16 if small else 32,
+            "family": "resnet",
+            "block": "basic",
+            "layers": [1, 1, 1],
+            "widths": [16, 32, 64],
+            "stem": "cifar",
+            "stem_width": 16,
         },
-        f"tiny_plain_{suffix}": {
-            "family": "plain", "stages": [{"depth": 2, "width": 32}, {"depth": 2, "width": 64}, {"depth": 1, "width": 64}],
-        },
+        f"tiny_plain_{suffix}": {"family": "plain", "stages": [{"depth": d, "width": w} for d, w in plain]},
         f"tiny_convmixer_{suffix}": {
-            "family": "convmixer", "width": 64 if small else 96, "depth": 4, "kernel": 3 if small else 5,
-            "patch_size": 1 if small else 2,
+            "family": "convmixer",
+            "width": 64 if digits else 96,
+            "depth": 4,
+            "kernel": 3 if digits else 5,
+            "patch_size": 1 if digits else 2,
         },
         f"tiny_densenet_{suffix}": {
-            "family": "densenet", "blocks": [4, 4, 4], "growth_rate": 12, "init_width": 24, "stem": "cifar",
+            "family": "densenet",
+            "blocks": [4, 4, 4] if digits else [3, 3, 3],
+            "growth_rate": 12 if digits else 8,
+            "init_width": 24 if digits else 16,
+            "stem": "cifar",
         },
         f"tiny_repvgg_{suffix}": {
-            "family": "repvgg", "layers": [1, 2, 1], "widths": [32, 64, 96], "stem_width": 32, "stem_stride": 1,
+            "family": "repvgg",
+            "layers": [1, 2, 1],
+            "widths": [32, 64, 96],
+            "stem_width": 32,
+            "stem_stride": 1 if digits else 2,
         },
     }
 
@@ -116,8 +170,20 @@ PRESETS: dict[str, Spec] = {
     "convnext_t": _convnext_t(),
     "poolformer_s12": _poolformer_s12(),
     "densenet121": {"family": "densenet", "blocks": [6, 12, 24, 16], "growth_rate": 32, "init_width": 64},
-    "repvgg_a0": {"family": "repvgg", "layers": [2, 4, 14, 1], "widths": [48, 96, 192, 1280], "stem_width": 48},
-    "convmixer_768_32": {"family": "convmixer", "width": 768, "depth": 32, "kernel": 7, "patch_size": 7, "act": "relu"},
+    "repvgg_a0": {
+        "family": "repvgg",
+        "layers": [2, 4, 14, 1],
+        "widths": [48, 96, 192, 1280],
+        "stem_width": 48,
+    },
+    "convmixer_768_32": {
+        "family": "convmixer",
+        "width": 768,
+        "depth": 32,
+        "kernel": 7,
+        "patch_size": 7,
+        "act": "relu",
+    },
     **{f"tiny_{name}_digits": _tiny(mixers[0], 2, 48) for name, mixers in _TINY_MIXERS.items()},
     **_tiny_cnns("digits"),
     **{f"tiny_{name}_32": _tiny(mixers[1], 4, 64) for name, mixers in _TINY_MIXERS.items()},
@@ -126,10 +192,22 @@ PRESETS: dict[str, Spec] = {
 
 # Published references: (input_shape, num_classes). Used by tests and docs.
 PUBLISHED_INPUT: dict[str, tuple[tuple[int, int, int], int]] = {
-    **{name: ((3, 224, 224), 1000) for name in (
-        "resnet18", "resnet50", "vit_s16", "vit_b16", "mixer_s16", "mixer_b16", "convnext_t", "poolformer_s12",
-        "convmixer_768_32", "densenet121", "repvgg_a0",
-    )},
+    **{
+        name: ((3, 224, 224), 1000)
+        for name in (
+            "resnet18",
+            "resnet50",
+            "vit_s16",
+            "vit_b16",
+            "mixer_s16",
+            "mixer_b16",
+            "convnext_t",
+            "poolformer_s12",
+            "convmixer_768_32",
+            "densenet121",
+            "repvgg_a0",
+        )
+    },
     "resnet20_cifar": ((3, 32, 32), 10),
     "resnet56_cifar": ((3, 32, 32), 10),
 }

@@ -1,22 +1,24 @@
 """Architecture specs: the user's config as data, validated strictly, in canonical form and hashed.
 
 A spec is JSON data, never code. Every family has its own strict pydantic model (unknown keys, wrong types and
-out-of-range values are rejected; ``"3"`` and ``true`` are not numbers). Parsing never builds a model, so hostile input
-costs no allocation beyond the (size-capped) JSON itself.
+out-of-range values are rejected; ``"3"`` and ``true`` are not numbers). Parsing never builds a model, so
+hostile input costs no allocation beyond the (size-capped) JSON itself.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 MAX_SPEC_BYTES = 8 * 1024
 MAX_NESTING = 6
+MAX_INT = 2**53  # JSON-safe; every numeric field has a far smaller bound
 
 Norm = Literal["layernorm", "batchnorm", "groupnorm"]
 Act = Literal["gelu", "relu", "silu"]
@@ -72,7 +74,8 @@ class DWConvMixer(_Strict):
 
 
 class DynamicDWConvMixer(_Strict):
-    """Depth-wise convolution whose per-sample kernels are predicted from the pooled input (Han et al. 2022)."""
+    """Depth-wise convolution whose per-sample kernels are predicted from the pooled input (Han et al.
+    2022)."""
 
     kind: Literal["dynamic_dwconv"]
     kernel: OddKernel = 7
@@ -80,7 +83,8 @@ class DynamicDWConvMixer(_Strict):
 
 
 class SpatialMLPMixer(_Strict):
-    """Token-mixing MLP across patches (MLP-Mixer). Hidden size is ``int(hidden_ratio * width)`` as in timm."""
+    """Token-mixing MLP across patches (MLP-Mixer). Hidden size is ``int(hidden_ratio * width)`` as in
+    timm."""
 
     kind: Literal["spatial_mlp"]
     hidden_ratio: float = Field(0.5, gt=0.0, le=8.0)
@@ -106,16 +110,14 @@ class IdentityMixer(_Strict):
 
 
 MixerSpec = Annotated[
-    Union[
-        AttentionMixer,
-        WindowAttentionMixer,
-        DWConvMixer,
-        DynamicDWConvMixer,
-        SpatialMLPMixer,
-        ExternalAttentionMixer,
-        PoolingMixer,
-        IdentityMixer,
-    ],
+    AttentionMixer
+    | WindowAttentionMixer
+    | DWConvMixer
+    | DynamicDWConvMixer
+    | SpatialMLPMixer
+    | ExternalAttentionMixer
+    | PoolingMixer
+    | IdentityMixer,
     Field(discriminator="kind"),
 ]
 MIXER_KINDS: tuple[str, ...] = (
@@ -144,7 +146,8 @@ class PatchStem(_Strict):
 
 
 class ConvStem(_Strict):
-    """Overlapping conv stem (kernel > stride, padding (kernel - stride + 1) // 2), e.g. PoolFormer's 7×7/4."""
+    """Overlapping conv stem (kernel > stride, padding (kernel - stride + 1) // 2), e.g. PoolFormer's
+    7×7/4."""
 
     kind: Literal["conv"]
     kernel: int = Field(7, ge=1, le=31)
@@ -152,11 +155,12 @@ class ConvStem(_Strict):
     norm: Norm | None = None
 
 
-StemSpec = Annotated[Union[PatchStem, ConvStem], Field(discriminator="kind")]
+StemSpec = Annotated[PatchStem | ConvStem, Field(discriminator="kind")]
 
 
 class Downsample(_Strict):
-    """Between hierarchical stages: optional norm, then a stride-2 conv (ConvNeXt: LN + 2×2; PoolFormer: 3×3)."""
+    """Between hierarchical stages: optional norm, then a stride-2 conv (ConvNeXt: LN + 2×2; PoolFormer:
+    3×3)."""
 
     kernel: int = Field(3, ge=2, le=7)
     norm: Norm | None = None
@@ -174,12 +178,19 @@ class Stage(_Strict):
         """``"mixer": "pooling"`` is short for ``{"kind": "pooling"}`` (defaults filled in canonical form)."""
         return {"kind": value} if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> Stage:
+        heads = getattr(self.mixer, "heads", 1)
+        if self.width % heads:
+            raise ValueError(f"width {self.width} is not divisible by the mixer's {heads} heads")
+        return self
+
 
 class MetaFormerSpec(_Strict):
     """MetaFormer: stem → stages of (norm → token mixer → residual; norm → channel MLP → residual) → head.
 
-    ``block="convnext"`` is ConvNeXt's variant of the same block: x + ls(mlp(norm(mixer(x)))) (no pre-norm and no
-    residual of its own around the mixer), needed to reproduce ConvNeXt exactly.
+    ``block="convnext"`` is ConvNeXt's variant of the same block: x + ls(mlp(norm(mixer(x)))) (no pre-norm and
+    no residual of its own around the mixer), needed to reproduce ConvNeXt exactly.
     """
 
     family: Literal["metaformer"]
@@ -208,12 +219,10 @@ class MetaFormerSpec(_Strict):
         if self.depth() > 200:
             raise ValueError(f"total depth {self.depth()} exceeds 200 blocks")
         for i, stage in enumerate(self.stages):
-            heads = getattr(stage.mixer, "heads", 1)
-            if stage.width % heads:
-                raise ValueError(f"stages[{i}]: width {stage.width} is not divisible by {heads} heads")
             if self.pool == "cls" and stage.mixer.kind not in SEQUENCE_MIXERS:
                 raise ValueError(
-                    f"stages[{i}]: pool 'cls' adds a class token, which mixer '{stage.mixer.kind}' cannot mix; "
+                    f"stages[{i}]: pool 'cls' adds a class token, "
+                    f"which mixer '{stage.mixer.kind}' cannot mix; "
                     f"use one of {sorted(SEQUENCE_MIXERS)} or pool 'avg'"
                 )
         if self.pool == "cls" and self.layout == "hierarchical" and len(self.stages) > 1:
@@ -236,7 +245,9 @@ class ResNetSpec(_Strict):
 
     family: Literal["resnet"]
     block: Literal["basic", "bottleneck"] = "basic"
-    layers: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=lambda: [2, 2, 2, 2], min_length=1, max_length=6)
+    layers: list[Annotated[int, Field(ge=1, le=64)]] = Field(
+        default_factory=lambda: [2, 2, 2, 2], min_length=1, max_length=6
+    )
     widths: list[Width] = Field(default_factory=lambda: [64, 128, 256, 512], min_length=1, max_length=6)
     stem: Literal["imagenet", "cifar"] = "imagenet"
     stem_width: Width = 64
@@ -254,7 +265,7 @@ class ResNetSpec(_Strict):
             raise ValueError("groups/width_per_group (ResNeXt) need block 'bottleneck'")
         if self.shortcut == "zero_pad":
             chans = [self.stem_width, *self.out_widths()]
-            if any(b < a for a, b in zip(chans, chans[1:])):
+            if any(b < a for a, b in itertools.pairwise(chans)):
                 raise ValueError("zero_pad shortcuts need non-decreasing channel widths")
         return self
 
@@ -322,7 +333,9 @@ class DenseNetSpec(_Strict):
     """DenseNet-BC: dense blocks of (BN-ReLU-1×1 conv-BN-ReLU-3×3 conv) joined by compressing transitions."""
 
     family: Literal["densenet"]
-    blocks: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=lambda: [6, 12, 24, 16], min_length=1, max_length=5)
+    blocks: list[Annotated[int, Field(ge=1, le=64)]] = Field(
+        default_factory=lambda: [6, 12, 24, 16], min_length=1, max_length=5
+    )
     growth_rate: int = Field(32, ge=1, le=128)
     init_width: Width = 64
     bottleneck: bool = True
@@ -357,14 +370,17 @@ class DenseNetSpec(_Strict):
 
 
 class RepVGGSpec(_Strict):
-    """RepVGG: stages of (3×3 conv-BN + 1×1 conv-BN + identity-BN) → ReLU, fusable into one 3×3 conv for inference.
+    """RepVGG: stages of (3×3 conv-BN + 1×1 conv-BN + identity-BN) → ReLU, fusable into one 3×3 conv for
+    inference.
 
-    The first block of every stage has stride 2 (the stem is the first stage's stride-2 block in the paper; here the
-    stem is a separate block of width ``stem_width``).
+    The first block of every stage has stride 2 (the stem is the first stage's stride-2 block in the paper;
+    here the stem is a separate block of width ``stem_width``).
     """
 
     family: Literal["repvgg"]
-    layers: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=lambda: [2, 4, 14, 1], min_length=1, max_length=6)
+    layers: list[Annotated[int, Field(ge=1, le=64)]] = Field(
+        default_factory=lambda: [2, 4, 14, 1], min_length=1, max_length=6
+    )
     widths: list[Width] = Field(default_factory=lambda: [64, 128, 256, 512], min_length=1, max_length=6)
     stem_width: Width = 64
     stem_stride: int = Field(2, ge=1, le=2)
@@ -386,7 +402,7 @@ class RepVGGSpec(_Strict):
         return max(self.stem_width, *self.widths)
 
 
-FamilySpec = Union[MetaFormerSpec, ResNetSpec, PlainSpec, ConvMixerSpec, DenseNetSpec, RepVGGSpec]
+FamilySpec = MetaFormerSpec | ResNetSpec | PlainSpec | ConvMixerSpec | DenseNetSpec | RepVGGSpec
 ArchSpec = Annotated[FamilySpec, Field(discriminator="family")]
 FAMILIES: dict[str, type[BaseModel]] = {
     "metaformer": MetaFormerSpec,
@@ -415,15 +431,17 @@ def _guard(raw: object) -> None:
         node, depth, loc = stack.pop()
         if depth > MAX_NESTING:
             raise SpecError.at(loc, f"nesting deeper than {MAX_NESTING} levels", "too_deep")
+        if isinstance(node, (dict, list, tuple)):
+            budget -= 2 + 2 * len(node)  # every item costs at least a byte and a separator
+            if budget < 0:
+                break
         if isinstance(node, dict):
-            budget -= 2
             for key, value in node.items():
                 if not isinstance(key, str):
                     raise SpecError.at(loc, "object keys must be strings", "type_error")
                 budget -= len(key) + 4
                 stack.append((value, depth + 1, [*loc, key]))
         elif isinstance(node, (list, tuple)):
-            budget -= 2
             stack.extend((v, depth + 1, [*loc, i]) for i, v in enumerate(node))
         elif isinstance(node, float):
             if not math.isfinite(node):
@@ -431,8 +449,12 @@ def _guard(raw: object) -> None:
             budget -= 4
         elif isinstance(node, str):
             budget -= len(node) + 2
-        elif node is None or isinstance(node, (bool, int)):
-            budget -= 1 if isinstance(node, bool) or node is None else len(str(node)) if abs(node) < 10**40 else 41
+        elif node is None or isinstance(node, bool):
+            budget -= 4
+        elif isinstance(node, int):
+            if abs(node) > MAX_INT:  # also keeps str()/json.dumps away from huge ints (Python caps digits)
+                raise SpecError.at(loc, f"integers must lie within ±{MAX_INT}", "int_range")
+            budget -= len(str(node))
         else:
             raise SpecError.at(loc, f"unsupported value of type {type(node).__name__}", "type_error")
         if budget < 0:
@@ -472,7 +494,8 @@ def _resolve_preset(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _clean_loc(loc: tuple[str | int, ...], raw: object) -> list[str | int]:
-    """Drop the discriminator tags pydantic inserts into locs (``mixer.attention.heads`` → ``mixer.heads``)."""
+    """Drop the discriminator tags pydantic inserts into locs (``mixer.attention.heads`` →
+    ``mixer.heads``)."""
     out: list[str | int] = []
     node = raw
     for part in loc:
@@ -498,8 +521,8 @@ def _to_spec_error(exc: ValidationError, raw: dict[str, Any]) -> SpecError:
 
 def parse_spec(raw: object) -> ArchSpec:
     """Validate user data into a family spec (or raise SpecError). Builds no model."""
-    if isinstance(raw, FAMILIES_TUPLE):
-        return raw
+    if isinstance(raw, FAMILIES_TUPLE):  # already validated (specs are frozen)
+        return cast(FamilySpec, raw)
     _guard(raw)
     assert isinstance(raw, dict)
     data = _resolve_preset(raw) if "preset" in raw else raw
@@ -508,7 +531,7 @@ def parse_spec(raw: object) -> ArchSpec:
         msg = f"unknown or missing family {family!r}; allowed: {', '.join(FAMILIES)}"
         raise SpecError.at(["family"], msg, "union_tag_invalid")
     try:
-        return FAMILIES[family].model_validate(data)  # type: ignore[return-value]
+        return cast(FamilySpec, FAMILIES[family].model_validate(data))
     except ValidationError as exc:
         raise _to_spec_error(exc, data) from None
 

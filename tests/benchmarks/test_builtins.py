@@ -30,9 +30,7 @@ def test_builtin_shapes_dtypes_and_sizes(slug: str) -> None:
     bench = get_benchmark(slug)
     splits = bench.load()
     assert bench.builtin and bench.default_seeds >= 3
-    for name, (x, y), size in zip(
-        ("train", "val", "test", "test2"), _parts(splits).values(), SIZES[slug], strict=True
-    ):
+    for name, (x, y), size in zip(("train", "val", "test", "test2"), _parts(splits).values(), SIZES[slug], strict=True):
         assert x.dtype == np.float32 and y.dtype == np.int64, name
         assert x.shape == (size, *bench.input_shape), name
         assert y.min() >= 0 and y.max() < bench.num_classes, name
@@ -80,12 +78,7 @@ def test_digits_is_deterministic_and_indices_fixed() -> None:
         np.testing.assert_array_equal(ya, yb)
     _, y = digits.raw_digits()
     train, val, test = digits.split_indices(y)
-    assert (
-        len(np.intersect1d(train, val))
-        == len(np.intersect1d(train, test))
-        == len(np.intersect1d(val, test))
-        == 0
-    )
+    assert len(np.intersect1d(train, val)) == len(np.intersect1d(train, test)) == len(np.intersect1d(val, test)) == 0
     assert len(train) + len(val) + len(test) == len(y) == 1797
     # digits-v1 is frozen: if this fingerprint changes, the split changed and needs a new version.
     fingerprint = hashlib.sha256(np.concatenate([train, val, test]).astype("<i8").tobytes()).hexdigest()[:16]

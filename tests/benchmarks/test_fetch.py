@@ -96,9 +96,7 @@ def tiny_source(monkeypatch: pytest.MonkeyPatch, server: FileServer) -> dict[str
     return payloads
 
 
-def test_fetch_downloads_and_verifies(
-    tmp_path: Path, server: FileServer, tiny_source: dict[str, bytes]
-) -> None:
+def test_fetch_downloads_and_verifies(tmp_path: Path, server: FileServer, tiny_source: dict[str, bytes]) -> None:
     seen: list[tuple[str, int, int | None]] = []
     paths = fetch.fetch("tiny", tmp_path, base_url=_base(server), progress=lambda *a: seen.append(a))
     assert paths == [tmp_path / "tiny" / "a.bin", tmp_path / "tiny" / "b.bin"]
@@ -112,9 +110,7 @@ def test_fetch_downloads_and_verifies(
     assert len(server.ranges) == requests
 
 
-def test_fetch_resumes_a_truncated_part_file(
-    tmp_path: Path, server: FileServer, tiny_source: dict[str, bytes]
-) -> None:
+def test_fetch_resumes_a_truncated_part_file(tmp_path: Path, server: FileServer, tiny_source: dict[str, bytes]) -> None:
     part = tmp_path / "tiny" / "a.bin.part"
     part.parent.mkdir(parents=True)
     part.write_bytes(tiny_source["a.bin"][:1000])
@@ -147,9 +143,7 @@ def test_corrupted_download_is_rejected_and_removed(
     assert not (tmp_path / "tiny" / "a.bin.part").exists()
 
 
-def test_corrupt_file_in_place_is_replaced(
-    tmp_path: Path, server: FileServer, tiny_source: dict[str, bytes]
-) -> None:
+def test_corrupt_file_in_place_is_replaced(tmp_path: Path, server: FileServer, tiny_source: dict[str, bytes]) -> None:
     dest = tmp_path / "tiny" / "a.bin"
     dest.parent.mkdir(parents=True)
     dest.write_bytes(b"stale")

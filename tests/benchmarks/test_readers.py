@@ -81,18 +81,12 @@ def test_cifar_rejects_bad_archives(tmp_path: Path, rng: np.random.Generator) ->
     good = cifar_records(images(rng, 2, (3, 32, 32)), [np.array([1, 2])])
     write_tar_gz(tmp_path / "short.tar.gz", {"b/x.bin": good[:-5]})
     with pytest.raises(ValueError, match="whole number"):
-        readers.read_cifar_binary(
-            tmp_path / "short.tar.gz", ["b/x.bin"], label_bytes=1, label_index=0, num_classes=10
-        )
+        readers.read_cifar_binary(tmp_path / "short.tar.gz", ["b/x.bin"], label_bytes=1, label_index=0, num_classes=10)
     with pytest.raises(ValueError, match="no member"):
-        readers.read_cifar_binary(
-            tmp_path / "short.tar.gz", ["b/y.bin"], label_bytes=1, label_index=0, num_classes=10
-        )
+        readers.read_cifar_binary(tmp_path / "short.tar.gz", ["b/y.bin"], label_bytes=1, label_index=0, num_classes=10)
     (tmp_path / "junk.tar.gz").write_bytes(b"\x1f\x8b garbage")
     with pytest.raises(ValueError, match=r"junk\.tar\.gz"):
-        readers.read_cifar_binary(
-            tmp_path / "junk.tar.gz", ["b/x.bin"], label_bytes=1, label_index=0, num_classes=10
-        )
+        readers.read_cifar_binary(tmp_path / "junk.tar.gz", ["b/x.bin"], label_bytes=1, label_index=0, num_classes=10)
 
 
 def test_svhn_mat(tmp_path: Path, rng: np.random.Generator) -> None:

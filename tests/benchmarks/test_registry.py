@@ -16,9 +16,7 @@ from tests.benchmarks.formats import write_standard_files
 def test_all_benchmarks_are_well_formed() -> None:
     slugs = [b.slug for b in all_benchmarks()]
     assert len(set(slugs)) == len(slugs) and DEFAULT_BENCHMARK in slugs
-    assert {"digits", "pathfinder", "shapes", "mnist", "fashion_mnist", "cifar10", "cifar100", "svhn"} <= set(
-        slugs
-    )
+    assert {"digits", "pathfinder", "shapes", "mnist", "fashion_mnist", "cifar10", "cifar100", "svhn"} <= set(slugs)
     versions = [b.recipe.version for b in all_benchmarks()]
     assert len(set(versions)) == len(versions)
     for b in all_benchmarks():
@@ -40,9 +38,7 @@ def test_recipes_are_frozen_and_validated() -> None:
         DIGITS_V1.lr = 1.0  # type: ignore[misc]
     assert DIGITS_V1.to_dict()["version"] == "digits-v1" and DIGITS_V1.flip is False
     with pytest.raises(ValueError):
-        Recipe(
-            version="x", epochs=1, batch_size=8, optimizer="adamw", lr=1e-3, weight_decay=0.0, warmup_epochs=1
-        )
+        Recipe(version="x", epochs=1, batch_size=8, optimizer="adamw", lr=1e-3, weight_decay=0.0, warmup_epochs=1)
 
 
 def test_standard_set_not_fetched_says_what_to_run(tmp_path: Path) -> None:

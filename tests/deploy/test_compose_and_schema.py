@@ -33,11 +33,21 @@ def test_docker_compose_config_is_valid(tmp_path: Path) -> None:
     env = {**os.environ, "DOCKER_CONFIG": str(tmp_path), "ARCHARENA_SECRET_KEY": "x" * 32}
     docker = shutil.which("docker")
     cmd = [docker, "compose"] if docker else [str(plugins / "docker-compose")]
-    done = subprocess.run([*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
-    services = subprocess.run([*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"], env=env,
-                              capture_output=True, text=True, check=True).stdout.split()
+    services = subprocess.run(
+        [*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert {"postgres", "redis", "migrate", "web", "worker-gpu0", "flower"} <= set(services)
 
 
@@ -55,8 +65,9 @@ def test_alembic_check_postgres(pg_url: str) -> None:
 def test_migrate_cli_is_idempotent(tmp_path: Path) -> None:
     env = {**os.environ, "ARCHARENA_HOME": str(tmp_path)}
     for _ in range(2):
-        done = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env, capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "migrate"], env=env, capture_output=True, text=True, check=False
+        )
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "archarena.sqlite3").exists()
 

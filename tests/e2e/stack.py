@@ -37,14 +37,20 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval:
 class Stack:
     def __init__(self, home: Path, env: dict[str, str]) -> None:
         self.home = home
-        self.env = {**os.environ, "ARCHARENA_HOME": str(home), "ARCHARENA_DATA_DIR": str(home / "data"),
-                    "OMP_NUM_THREADS": "1", **env}
+        self.env = {
+            **os.environ,
+            "ARCHARENA_HOME": str(home),
+            "ARCHARENA_DATA_DIR": str(home / "data"),
+            "OMP_NUM_THREADS": "1",
+            **env,
+        }
         self.procs: list[tuple[subprocess.Popen[bytes], Path]] = []
         self.base_url = ""
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "app.cli", *args], env=self.env, capture_output=True,
-                              check=False, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], env=self.env, capture_output=True, check=False, timeout=120
+        )
         if done.returncode != 0:
             raise RuntimeError(f"archarena {' '.join(args)} failed:\n{done.stderr.decode()[-3000:]}")
         return done.stdout.decode()
@@ -52,8 +58,9 @@ class Stack:
     def _spawn(self, label: str, *args: str) -> subprocess.Popen[bytes]:
         log = self.home / f"{label}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args], env=self.env, stdout=out,
-                                    stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", *args], env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
         self.procs.append((proc, log))
         return proc
 

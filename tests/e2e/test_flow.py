@@ -24,8 +24,10 @@ SPEC = {"preset": "tiny_resnet_digits", "overrides": {}}
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     queue = f"test-{secrets.token_hex(3)}"
     if request.param == "postgres_redis":
-        env = {"ARCHARENA_DATABASE_URL": request.getfixturevalue("pg_url"),
-               "ARCHARENA_BROKER_URL": request.getfixturevalue("redis_url")}
+        env = {
+            "ARCHARENA_DATABASE_URL": request.getfixturevalue("pg_url"),
+            "ARCHARENA_BROKER_URL": request.getfixturevalue("redis_url"),
+        }
     else:
         env = {}
     env.update({"ARCHARENA_MAX_EPOCHS": "2", "ARCHARENA_QUEUE": queue})
@@ -76,9 +78,12 @@ def test_submit_train_and_rank(stack: Stack) -> None:
     assert created["id"] in [p["id"] for p in frontier["points"]]  # the only entry: nothing dominates it
 
     # The same run delivered twice more: the worker skips it, results stay exactly one set.
-    settings = Settings(database_url=stack.env.get("ARCHARENA_DATABASE_URL", ""),
-                        broker_url=stack.env.get("ARCHARENA_BROKER_URL", ""), home=stack.home,
-                        queue=stack.env["ARCHARENA_QUEUE"])
+    settings = Settings(
+        database_url=stack.env.get("ARCHARENA_DATABASE_URL", ""),
+        broker_url=stack.env.get("ARCHARENA_BROKER_URL", ""),
+        home=stack.home,
+        queue=stack.env["ARCHARENA_QUEUE"],
+    )
     run_id = runs[0]["id"]
     assert TaskQueue(settings).send_train_runs([run_id, run_id]) == 2
     wait_for(lambda: stack.logs().count(f"run {run_id} is not queued") >= 2, 60, "the duplicates to be skipped")

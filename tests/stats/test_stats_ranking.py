@@ -72,9 +72,7 @@ def test_rank_groups_edge_cases() -> None:
         rank_groups([[0.5], []])
 
 
-def _sorted_board(
-    rng: np.random.Generator, means: list[float], n_seeds: list[int], std: float
-) -> list[list[float]]:
+def _sorted_board(rng: np.random.Generator, means: list[float], n_seeds: list[int], std: float) -> list[list[float]]:
     entries = [rng.normal(m, std, n).tolist() for m, n in zip(means, n_seeds, strict=True)]
     return sorted(entries, key=lambda e: -float(np.mean(e)))
 
@@ -84,9 +82,7 @@ def _sorted_board(
     ("label", "n_seeds"),
     [("5 entries x 3 seeds", [3, 3, 3, 3, 3]), ("6 entries, seeds 1-5 mixed", [3, 1, 5, 2, 1, 3])],
 )
-def test_false_separation_rate_same_distribution(
-    label: str, n_seeds: list[int], report: Callable[[str], None]
-) -> None:
+def test_false_separation_rate_same_distribution(label: str, n_seeds: list[int], report: Callable[[str], None]) -> None:
     """Entries whose seeds come from one distribution: any rank break is a false separation (goal ≤ 5%)."""
     rng = np.random.default_rng(123)
     trials = 600
@@ -104,9 +100,7 @@ def test_power_entries_five_std_apart(report: Callable[[str], None]) -> None:
     """Two entries 5 seed-std apart with 3 seeds each are separated most of the time."""
     rng = np.random.default_rng(7)
     trials = 600
-    separated = sum(
-        rank_groups(_sorted_board(rng, [0.95, 0.90], [3, 3], 0.01)) == [1, 2] for _ in range(trials)
-    )
+    separated = sum(rank_groups(_sorted_board(rng, [0.95, 0.90], [3, 3], 0.01)) == [1, 2] for _ in range(trials))
     rate = separated / trials
     report(f"rank_groups power, 2 entries 5 std apart, 3 seeds each, {trials} trials: {rate:.3f}")
     assert rate >= 0.75

@@ -18,9 +18,7 @@ def test_summarize_three_seeds_by_hand() -> None:
     assert s.std == pytest.approx(math.sqrt(2.3333333e-4), rel=1e-6)
     half = 4.302652729911275 * s.std / math.sqrt(3)  # t_{0.975, 2} = 4.3027
     assert (s.ci_low, s.ci_high) == pytest.approx((s.mean - half, s.mean + half))
-    assert (s.ci_low, s.ci_high) == pytest.approx(
-        stats.t.interval(0.95, 2, loc=s.mean, scale=s.std / math.sqrt(3))
-    )
+    assert (s.ci_low, s.ci_high) == pytest.approx(stats.t.interval(0.95, 2, loc=s.mean, scale=s.std / math.sqrt(3)))
     assert s.iqm is None
     assert s.ci_method == "t"
 

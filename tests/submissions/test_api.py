@@ -42,8 +42,9 @@ def test_unknown_preset_and_benchmark_are_named(client: TestClient) -> None:
 
 def test_limits_are_enforced_before_anything_is_stored(client: TestClient, sqlite_settings: Settings) -> None:
     huge = {"preset": "tiny_resnet_digits", "overrides": {"widths": [512, 1024, 2048]}}
-    res = client.post("/api/v1/submissions", json={"name": "too big", "spec": huge},
-                      headers=token_for(sqlite_settings, "bob"))
+    res = client.post(
+        "/api/v1/submissions", json={"name": "too big", "spec": huge}, headers=token_for(sqlite_settings, "bob")
+    )
     assert res.status_code == 422
     assert "limit" in res.text
     assert client.get("/api/v1/submissions").json() == []
@@ -55,7 +56,9 @@ def test_strict_models_refuse_coercion_and_extra_keys(client: TestClient, sqlite
     assert res.status_code == 422 and res.json()["detail"][0]["loc"] == ["body", "seeds"]
     res = client.post("/api/v1/submissions", json={"name": "x", "spec": TINY, "colour": "red"}, headers=headers)
     assert res.status_code == 422 and "colour" in res.text
-    res = client.post("/api/v1/submissions", content=b"{not json", headers={**headers, "content-type": "application/json"})
+    res = client.post(
+        "/api/v1/submissions", content=b"{not json", headers={**headers, "content-type": "application/json"}
+    )
     assert res.status_code == 400
 
 
@@ -82,8 +85,9 @@ def test_submit_queues_runs_and_only_the_owner_deletes(client: TestClient, sqlit
 
 
 def test_too_many_seeds_names_the_limit(client: TestClient, sqlite_settings: Settings) -> None:
-    res = client.post("/api/v1/submissions", json={"name": "x", "spec": TINY, "seeds": 99},
-                      headers=token_for(sqlite_settings, "bob"))
+    res = client.post(
+        "/api/v1/submissions", json={"name": "x", "spec": TINY, "seeds": 99}, headers=token_for(sqlite_settings, "bob")
+    )
     assert res.status_code == 422
     error = res.json()["detail"][0]
     assert error["loc"] == ["body", "seeds"] and "maximum" in error["msg"]

@@ -1,4 +1,5 @@
-"""Zoo tests run tiny models: one intra-op thread is faster than two on shared CI cores (no OpenMP spinning)."""
+"""Zoo tests run tiny models: one intra-op thread is faster than two on shared CI cores (no OpenMP
+spinning)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Every family × token mixer × layout in the registry builds, trains a step on CPU without NaN, and its parameter
-count agrees between the real model and measure() on the meta device (timm tests/test_models.py in spirit)."""
+"""Every family × token mixer × layout in the registry builds, trains a step on CPU without NaN, and its
+parameter count agrees between the real model and measure() on the meta device (timm tests/test_models.py in
+spirit)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def test_forward_backward_and_param_count(name: str, shape: tuple[int, int, int]
     assert measured.macs > 0
     assert measured.flops == 2 * measured.macs
     assert sum(measured.breakdown.values()) == measured.macs
+    assert set(measured.breakdown) <= {"conv", "linear", "attention"}
 
     model.eval()
     with torch.no_grad():

@@ -1,9 +1,10 @@
 """Whole dataset splits held as device tensors, seeded batch order, and vectorised augmentation.
 
-Benchmarks here are small enough (≤ a few hundred MB as float32) to live on the device in full. That removes the
-DataLoader, worker processes and host→device copies from the step, which is what keeps the loop's throughput within
-a few percent of a bare forward/backward/step (see bench/train_efficiency.py). Everything random is drawn from one
-``torch.Generator`` on the device, so one seed fixes the data order and every augmentation decision.
+Benchmarks here are small enough (≤ a few hundred MB as float32) to live on the device in full. That removes
+the DataLoader, worker processes and host→device copies from the step, which is what keeps the loop's
+throughput within a few percent of a bare forward/backward/step (see bench/train_efficiency.py). Everything
+random is drawn from one ``torch.Generator`` on the device, so one seed fixes the data order and every
+augmentation decision.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+AUGMENT_CHUNK = 16_384  # images augmented at once: bounds the padded copy (CIFAR: ~130 MB per chunk)
 
 
 @dataclass(frozen=True)
@@ -55,15 +58,25 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 
 
 def epoch_batches(
-    split: DeviceSplit, batch_size: int, gen: torch.Generator
+    split: DeviceSplit, batch_size: int, gen: torch.Generator, *, crop_padding: int = 0, flip: bool = False
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield ``(x, y)`` batches for one epoch: index slices of a fresh permutation drawn from ``gen``."""
+    """Yield one epoch of ``(x, y)`` batches: a fresh permutation drawn from ``gen``, augmented as a whole.
+
+    The epoch's images are gathered in permuted order and augmented in one vectorised pass (in chunks, to
+    bound the padded copy), so every batch is a free slice (a view) and the step itself launches no data
+    kernels: on a GPU with a small model, per-step launch overhead, not arithmetic, is what a data pipeline
+    costs. Each image is augmented exactly as per-batch augmentation would; only the draw order differs.
+    """
     n = len(split)
-    perm = torch.randperm(n, generator=gen, device=split.y.device)
     size = min(batch_size, n)
-    for step in range(steps_per_epoch(n, batch_size)):
-        idx = perm[step * size : (step + 1) * size]
-        yield split.x[idx], split.y[idx]
+    steps = steps_per_epoch(n, batch_size)
+    idx = torch.randperm(n, generator=gen, device=split.y.device)[: steps * size]
+    x = augment(split.x[idx], crop_padding, flip, gen)
+    if x.device.type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)  # a no-op unless the gather dropped the layout
+    y = split.y[idx]
+    for step in range(steps):
+        yield x[step * size : (step + 1) * size], y[step * size : (step + 1) * size]
 
 
 def random_crop(x: torch.Tensor, padding: int, gen: torch.Generator) -> torch.Tensor:
@@ -93,12 +106,19 @@ def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-def augment(x: torch.Tensor, crop_padding: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
-    """The recipe's augmentation for one batch; the identity (same tensor) when the recipe asks for none."""
-    if crop_padding > 0:
-        x = random_crop(x, crop_padding, gen)
-    if flip:
-        x = random_flip(x, gen)
-    if x.device.type == "cuda":
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
+def augment(
+    x: torch.Tensor, crop_padding: int, flip: bool, gen: torch.Generator, chunk: int = AUGMENT_CHUNK
+) -> torch.Tensor:
+    """The recipe's augmentation of a batch (or a whole epoch, ``chunk`` images at a time); the identity (the
+    same tensor) when the recipe asks for none."""
+    if crop_padding <= 0 and not flip:
+        return x
+    out = torch.empty_like(x)
+    for start in range(0, x.shape[0], chunk):
+        part = x[start : start + chunk]
+        if crop_padding > 0:
+            part = random_crop(part, crop_padding, gen)
+        if flip:
+            part = random_flip(part, gen)
+        out[start : start + chunk] = part
+    return out

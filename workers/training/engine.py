@@ -2,30 +2,29 @@
 a ``TrainResult`` out.
 
 ``workers.training.loop.train`` builds the model from a spec and loads the benchmark, then calls
-``train_model``. Keeping this seam free of ``app.zoo``/``app.benchmarks`` at run time lets tests and benchmarks drive
-the loop with any ``nn.Module``.
+``train_model``. Keeping this seam free of ``app.zoo`` lets tests and benchmarks drive the loop with any
+``nn.Module``.
 
 Why it is shaped like this (airbench is the model): all data sits on the device; every random choice (init,
-order, augmentation) follows one seed; the only host↔device syncs in an epoch are at its end (loss check, timing,
-evaluation); training time is measured with device events and excludes evaluation.
+order, augmentation) follows one seed; the only host↔device syncs in an epoch are at its end (loss check,
+timing, evaluation); training time is measured with device events and excludes evaluation.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from workers.training.data_on_device import (
     DeviceSplit,
-    augment,
     epoch_batches,
     make_generator,
     steps_per_epoch,
@@ -37,24 +36,21 @@ from workers.training.results import EpochMetrics, TrainingFailed, TrainResult
 from workers.training.version import code_version
 
 if TYPE_CHECKING:
-    from app.benchmarks.registry import Recipe
+    from app.benchmarks.recipes import Recipe
+    from app.benchmarks.splits import Splits
 
 EpochCallback = Callable[[EpochMetrics], None]
 StepFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
-class ArraySplitLike(Protocol):
-    x: np.ndarray
-    y: np.ndarray
-
-
-class SplitsLike(Protocol):
-    """What ``app.benchmarks`` returns from ``Benchmark.load()``."""
-
-    train: ArraySplitLike
-    val: ArraySplitLike
-    test: ArraySplitLike
-    test2: ArraySplitLike | None
+@dataclass(frozen=True)
+class _Options:
+    spec_hash: str
+    on_epoch: EpochCallback | None
+    time_limit_s: float | None
+    compile_model: bool
+    cpu_clock: Callable[[], float]
+    t_start: float
 
 
 @dataclass
@@ -89,9 +85,10 @@ def backend_settings(device: torch.device) -> Iterator[None]:
     """The fast path on CUDA (cuDNN autotuning, TF32 for any fp32 matmul left outside autocast), restored
     afterwards so the settings don't leak into the caller's process.
 
-    On CPU nothing is switched: the CPU kernels used in training are deterministic for a fixed thread count (the
-    tests check bit-for-bit reproducibility), and ``torch.use_deterministic_algorithms`` is not cheap there: it
-    imports torch._inductor (3-8 s cold per process) and makes ``torch.empty`` fill memory with NaN.
+    On CPU nothing is switched: the CPU kernels used in training are deterministic for a fixed thread count
+    (the tests check bit-for-bit reproducibility), and ``torch.use_deterministic_algorithms`` is not cheap
+    there: it imports torch._inductor (3-8 s cold per process) and makes ``torch.empty`` fill memory with
+    NaN.
     """
     prev_bench = torch.backends.cudnn.benchmark
     prev_prec = torch.get_float32_matmul_precision()
@@ -106,10 +103,12 @@ def backend_settings(device: torch.device) -> Iterator[None]:
 
 
 class EpochTimer:
-    """Training seconds of one epoch: CUDA events on the GPU (no sync inside the epoch), perf_counter on CPU."""
+    """Training seconds of one epoch: CUDA events on the GPU (no sync inside the epoch), ``clock`` (wall
+    time, perf_counter) on CPU."""
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, clock: Callable[[], float] = time.perf_counter) -> None:
         self._cuda = device.type == "cuda"
+        self._clock = clock
         self._t0 = 0.0
         if self._cuda:
             self._start = torch.cuda.Event(enable_timing=True)
@@ -119,14 +118,14 @@ class EpochTimer:
         if self._cuda:
             self._start.record()
         else:
-            self._t0 = time.perf_counter()
+            self._t0 = self._clock()
 
     def stop(self) -> float:
         if self._cuda:
             self._end.record()
             self._end.synchronize()
             return self._start.elapsed_time(self._end) / 1000.0
-        return time.perf_counter() - self._t0
+        return self._clock() - self._t0
 
 
 def make_train_step(
@@ -137,8 +136,8 @@ def make_train_step(
     label_smoothing: float = 0.0,
     grad_clip: float | None = None,
 ) -> StepFn:
-    """One optimiser step on a batch; returns the (detached) loss and the number of correct predictions, both
-    still on the device so the caller need not sync. Shared with bench/train_efficiency.py as the reference."""
+    """One optimiser step on a batch; returns the (detached) loss and the number of correct predictions,
+    both still on the device so the caller need not sync. bench/train_efficiency.py times it bare."""
     params = [p for p in model.parameters() if p.requires_grad]
 
     def step(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,10 +156,10 @@ def make_train_step(
 
 
 def prepare_model(model: nn.Module, device: torch.device, compile_model: bool = False) -> nn.Module:
-    """Move to the device; channels_last on CUDA (faster convolutions under bf16); optionally torch.compile."""
+    """Move to the device; channels_last on CUDA (faster bf16 convolutions); optionally torch.compile."""
     model = model.to(device)
     if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     if compile_model:
         model = torch.compile(model)  # type: ignore[assignment]
     return model
@@ -171,12 +170,12 @@ def _first_non_finite(losses: torch.Tensor) -> int | None:
     return int(bad[0].item()) if bad.numel() else None
 
 
-def _diverged(epoch: int, step: int, steps: int, value: float) -> TrainingFailed:
+def _diverged(epoch: int, step: int, steps: int, value: float, what: str = "loss") -> TrainingFailed:
     return TrainingFailed(
         "diverged",
-        f"loss became {value} at epoch {epoch} (step {step} of {steps}); the model diverged under this "
-        "benchmark's fixed recipe. Architectures without normalisation layers, with very deep plain stacks or "
-        "with large residual branches are the usual cause: add norms, a layer scale, or reduce depth.",
+        f"{what} became {value} at epoch {epoch} (step {step} of {steps}); the model diverged under this "
+        "benchmark's fixed recipe. Architectures without normalisation layers, with very deep plain stacks "
+        "or with large residual branches are the usual cause: add norms, a layer scale, or reduce depth.",
         epoch,
     )
 
@@ -188,13 +187,13 @@ def _check_time(t_start: float, limit: float | None, progress: _Progress) -> Non
     if elapsed > limit:
         raise TrainingFailed(
             "timeout",
-            f"stopped after {elapsed:.1f} s at epoch {progress.epoch} (step {progress.step_in_epoch}): the run's "
-            f"time limit is {limit:g} s. The architecture is too slow for this benchmark's budget.",
+            f"stopped after {elapsed:.1f} s at epoch {progress.epoch} (step {progress.step_in_epoch}): the "
+            f"run's time limit is {limit:g} s. The architecture is too slow for this benchmark's budget.",
             progress.epoch,
         )
 
 
-def _device_splits(splits: SplitsLike, device: torch.device) -> dict[str, DeviceSplit]:
+def _device_splits(splits: Splits, device: torch.device) -> dict[str, DeviceSplit]:
     out = {
         "train": to_device_split(splits.train.x, splits.train.y, device),
         "val": to_device_split(splits.val.x, splits.val.y, device),
@@ -207,7 +206,7 @@ def _device_splits(splits: SplitsLike, device: torch.device) -> dict[str, Device
 
 def train_model(
     model_factory: Callable[[], nn.Module],
-    splits: SplitsLike,
+    splits: Splits,
     recipe: Recipe,
     seed: int,
     *,
@@ -217,40 +216,40 @@ def train_model(
     max_epochs: int | None = None,
     time_limit_s: float | None = None,
     compile_model: bool = False,
+    cpu_clock: Callable[[], float] = time.perf_counter,
 ) -> TrainResult:
-    """Train ``model_factory()`` on ``splits`` with ``recipe`` and ``seed``. See ``workers.training.loop.train``.
+    """Train ``model_factory()`` on ``splits`` with ``recipe`` and ``seed`` (see ``loop.train``).
 
-    Raises ``TrainingFailed`` with kind diverged / oom / timeout / invalid_spec / error.
+    ``cpu_clock`` times training epochs on CPU; bench/train_efficiency.py passes ``time.process_time`` so that
+    other processes on a shared machine don't distort its ratios. Raises ``TrainingFailed`` with kind
+    diverged / oom / timeout / invalid_spec / error.
     """
-    t_start = time.perf_counter()
+    opts = _Options(spec_hash, on_epoch, time_limit_s, compile_model, cpu_clock, time.perf_counter())
     dev = torch.device(device)
     epochs = capped_epochs(recipe.epochs, max_epochs)
     progress = _Progress()
-    oom = False
     with backend_settings(dev):
         torch.manual_seed(seed)
         model = _build(model_factory)
         try:
-            return _train(
-                model, splits, recipe, seed, dev, epochs, progress,
-                spec_hash=spec_hash, on_epoch=on_epoch, time_limit_s=time_limit_s,
-                compile_model=compile_model, t_start=t_start,
-            )  # fmt: skip
-        except torch.OutOfMemoryError:
-            oom = True  # handled below, outside the except block, so the traceback's tensors can be freed
+            return _train(model, splits, recipe, seed, dev, epochs, progress, opts)
+        except torch.cuda.OutOfMemoryError:  # an alias of torch.OutOfMemoryError on torch ≥ 2.5
+            pass  # reported below, outside the except block, once the traceback's tensors are released
         except RuntimeError as exc:
             raise TrainingFailed(
-                "error", f"training failed at epoch {progress.epoch}: {str(exc)[:500]}", progress.epoch or None
+                "error",
+                f"training failed at epoch {progress.epoch}: {str(exc)[:500]}",
+                progress.epoch or None,
             ) from exc
         finally:
             del model
-    assert oom
     if dev.type == "cuda":
         torch.cuda.empty_cache()
     raise TrainingFailed(
         "oom",
         f"ran out of device memory at epoch {progress.epoch} with batch size {recipe.batch_size}; the "
-        "architecture's activations are too large for this benchmark (reduce width, depth or early resolution).",
+        "architecture's activations are too large for this benchmark (reduce width, depth or early "
+        "resolution).",
         progress.epoch or None,
     )
 
@@ -259,86 +258,120 @@ def _build(model_factory: Callable[[], nn.Module]) -> nn.Module:
     """Build on the CPU under the seed just set, so the initial weights don't depend on the device."""
     try:
         return model_factory()
-    except (ValueError, TypeError, KeyError) as exc:
+    except ValueError as exc:  # SpecError and pydantic's ValidationError are ValueErrors; others are bugs
         raise TrainingFailed("invalid_spec", f"could not build the model: {exc}") from exc
 
 
 def _train(
     model: nn.Module,
-    splits: SplitsLike,
+    splits: Splits,
     recipe: Recipe,
     seed: int,
     dev: torch.device,
     epochs: int,
     progress: _Progress,
-    *,
-    spec_hash: str,
-    on_epoch: EpochCallback | None,
-    time_limit_s: float | None,
-    compile_model: bool,
-    t_start: float,
+    opts: _Options,
 ) -> TrainResult:
     data = _device_splits(splits, dev)
     train_split = data["train"]
-    model = prepare_model(model, dev, compile_model)
+    model = prepare_model(model, dev, opts.compile_model)
     optimizer = build_optimizer(model, recipe, dev)
-    step_fn = make_train_step(
-        model, optimizer, dev, label_smoothing=recipe.label_smoothing, grad_clip=recipe.grad_clip
-    )
+    step_fn = make_train_step(model, optimizer, dev, label_smoothing=recipe.label_smoothing, grad_clip=recipe.grad_clip)
     gen = make_generator(seed, dev)
     spe = steps_per_epoch(len(train_split), recipe.batch_size)
     total_steps = spe * epochs
     # Warmup never takes more than half of a (possibly capped) run.
     warmup_steps = min(spe * recipe.warmup_epochs, total_steps // 2)
-    timer = EpochTimer(dev)
+
+    def schedule(step: int) -> float:
+        return lr_at(step, total_steps, warmup_steps, recipe.lr, recipe.schedule)
+
+    timer = EpochTimer(dev, opts.cpu_clock)
     eval_bs = eval_batch_size(recipe.batch_size)
     history: list[EpochMetrics] = []
     train_seconds = 0.0
     images = 0
     step = 0
-    lr = recipe.lr
     for epoch in range(1, epochs + 1):
         progress.epoch, progress.step_in_epoch = epoch, 0
         model.train()
-        losses: list[torch.Tensor] = []
-        correct = torch.zeros((), dtype=torch.int64, device=dev)
-        seen = 0
-        timer.start()
-        for x, y in epoch_batches(train_split, recipe.batch_size, gen):
-            x = augment(x, recipe.crop_padding, recipe.flip, gen)
-            lr = lr_at(step, total_steps, warmup_steps, recipe.lr, recipe.schedule)
-            set_lr(optimizer, lr)
-            loss, n_correct = step_fn(x, y)
-            losses.append(loss)
-            correct += n_correct
-            seen += int(y.shape[0])
-            step += 1
-            progress.step_in_epoch += 1
-            _check_time(t_start, time_limit_s, progress)
-        train_seconds += timer.stop()
-        images += seen
-        epoch_losses = torch.stack(losses).cpu()
-        bad = _first_non_finite(epoch_losses)
+        stats = _train_epoch(step_fn, optimizer, train_split, recipe, gen, schedule, step, timer, progress, opts)
+        step += stats.steps
+        train_seconds += stats.seconds
+        images += stats.images
+        bad = _first_non_finite(stats.losses)
         if bad is not None:
-            raise _diverged(epoch, bad + 1, spe, float(epoch_losses[bad]))
+            raise _diverged(epoch, bad + 1, spe, float(stats.losses[bad]))
         val_loss, val_acc = evaluate(model, data["val"], eval_bs)
+        if not math.isfinite(val_loss):  # the epoch's last update broke the weights after its loss was taken
+            raise _diverged(epoch, spe, spe, val_loss, what="validation loss")
         metrics = EpochMetrics(
             epoch=epoch,
             epochs=epochs,
-            train_loss=float(epoch_losses.double().mean()),
-            train_acc=float(correct.item()) / max(1, seen),
+            train_loss=float(stats.losses.double().mean()),
+            train_acc=stats.correct / max(1, stats.images),
             val_loss=val_loss,
             val_acc=val_acc,
-            lr=lr,
+            lr=stats.last_lr,
             elapsed_s=train_seconds,
         )
         history.append(metrics)
-        if on_epoch is not None:
-            on_epoch(metrics)
+        if opts.on_epoch is not None:
+            opts.on_epoch(metrics)
     return _final_result(
-        model, data, history, recipe, seed, dev, epochs, eval_bs,
-        spec_hash=spec_hash, train_seconds=train_seconds, images=images, t_start=t_start,
+        model, data, history, recipe, seed, dev, epochs, eval_bs, opts,
+        train_seconds=train_seconds, images=images,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _EpochStats:
+    losses: torch.Tensor  # per-step training losses, on the CPU
+    correct: int
+    images: int
+    steps: int
+    seconds: float
+    last_lr: float
+
+
+def _train_epoch(
+    step_fn: StepFn,
+    optimizer: torch.optim.Optimizer,
+    split: DeviceSplit,
+    recipe: Recipe,
+    gen: torch.Generator,
+    schedule: Callable[[int], float],
+    first_step: int,
+    timer: EpochTimer,
+    progress: _Progress,
+    opts: _Options,
+) -> _EpochStats:
+    """One pass over the training split. Losses and correct counts stay on the device until the epoch ends
+    (one sync), so a GPU is never stalled by bookkeeping; the time limit is checked on the host per step."""
+    losses: list[torch.Tensor] = []
+    correct = torch.zeros((), dtype=torch.int64, device=split.y.device)
+    images = 0
+    lr = schedule(first_step)
+    timer.start()
+    batches = epoch_batches(split, recipe.batch_size, gen, crop_padding=recipe.crop_padding, flip=recipe.flip)
+    for i, (x, y) in enumerate(batches):
+        lr = schedule(first_step + i)
+        set_lr(optimizer, lr)
+        loss, n_correct = step_fn(x, y)
+        losses.append(loss)
+        correct += n_correct
+        images += int(y.shape[0])
+        progress.step_in_epoch = i + 1
+        _check_time(opts.t_start, opts.time_limit_s, progress)
+    seconds = timer.stop()
+    return _EpochStats(
+        losses=torch.stack(losses).cpu(),
+        correct=int(correct.item()),
+        images=images,
+        steps=len(losses),
+        seconds=seconds,
+        last_lr=lr,
+    )
 
 
 def _final_result(
@@ -350,11 +383,10 @@ def _final_result(
     dev: torch.device,
     epochs: int,
     eval_bs: int,
+    opts: _Options,
     *,
-    spec_hash: str,
     train_seconds: float,
     images: int,
-    t_start: float,
 ) -> TrainResult:
     """Clean evaluation of the final model on train, test and test2, once; val is the last epoch's."""
     train_loss, train_acc = evaluate(model, data["train"], eval_bs)
@@ -373,13 +405,13 @@ def _final_result(
         test_acc=test_acc,
         test2_loss=test2_loss,
         test2_acc=test2_acc,
-        wall_seconds=time.perf_counter() - t_start,
+        wall_seconds=time.perf_counter() - opts.t_start,
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0,
         device=describe_device(dev),
         recipe_version=result_recipe_version(recipe.version, recipe.epochs, epochs),
         torch_version=torch.__version__,
         code_version=code_version(),
-        spec_hash=spec_hash,
+        spec_hash=opts.spec_hash,
         seed=seed,
         epochs=history,
     )

@@ -28,12 +28,13 @@ def train(
 ) -> TrainResult:
     """Train ``spec`` on ``benchmark`` with its fixed recipe and ``seed``; return the final metrics.
 
-    ``seed`` fixes the initial weights (``torch.manual_seed`` before ``build_model``), the data order and every
-    augmentation draw; on CPU the same seed reproduces the same numbers bit for bit. ``on_epoch`` is called once
-    per epoch with that epoch's metrics (after validation). ``max_epochs`` caps the recipe's epochs for tests and
-    development; the result's ``recipe_version`` then carries a ``+epochs<N>`` suffix. ``time_limit_s`` bounds
-    the wall time since the call began, checked between steps. ``compile_model`` wraps the model in
-    ``torch.compile`` (off by default: the cold compile costs more than it saves on the small benchmarks).
+    ``seed`` fixes the initial weights (``torch.manual_seed`` before ``build_model``), the data order and
+    every augmentation draw; on CPU the same seed reproduces the same numbers bit for bit. ``on_epoch`` is
+    called once per epoch with that epoch's metrics (after validation). ``max_epochs`` caps the recipe's
+    epochs for tests and development; the result's ``recipe_version`` then carries a ``+epochs<N>`` suffix.
+    ``time_limit_s`` bounds the wall time since the call began, checked between steps. ``compile_model`` wraps
+    the model in ``torch.compile`` (off by default: the cold compile costs more than it saves on the small
+    benchmarks).
 
     Raises ``TrainingFailed`` (kind ``diverged`` / ``oom`` / ``timeout`` / ``invalid_spec`` / ``error``).
     """

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 if TYPE_CHECKING:
-    from app.benchmarks.registry import Recipe
+    from app.benchmarks.recipes import Recipe
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, object]]:
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """Decay only weight matrices/kernels: biases and norm scales/shifts (every tensor with ≤ 1 dim), and any
     names the model lists in a timm-style ``no_weight_decay()`` (position embeddings, class tokens), get none.
 
@@ -32,7 +32,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, object
             no_decay.append(param)
         else:
             decay.append(param)
-    groups: list[dict[str, object]] = []
+    groups: list[dict[str, Any]] = []
     if decay:
         groups.append({"params": decay, "weight_decay": weight_decay})
     if no_decay:

@@ -16,8 +16,9 @@ FailureKind = Literal["diverged", "oom", "timeout", "invalid_spec", "error"]
 class EpochMetrics:
     """Metrics after one epoch.
 
-    ``train_loss``/``train_acc`` are running means over the epoch's (augmented) batches, i.e. what the optimiser
-    saw; ``val_*`` come from a clean evaluation pass. ``elapsed_s`` is training time so far, evaluation excluded.
+    ``train_loss``/``train_acc`` are running means over the epoch's (augmented) batches, i.e. what the
+    optimiser saw; ``val_*`` come from a clean evaluation pass. ``elapsed_s`` is training time so far,
+    evaluation excluded.
     """
 
     epoch: int
@@ -34,8 +35,8 @@ class EpochMetrics:
 class TrainResult:
     """The final numbers of one run (one spec, one benchmark, one seed).
 
-    ``train_*``, ``val_*``, ``test_*`` and ``test2_*`` are all clean evaluations of the final model (eval mode, no
-    augmentation, no label smoothing), so the train/test gap is measured on equal terms.
+    ``train_*``, ``val_*``, ``test_*`` and ``test2_*`` are all clean evaluations of the final model (eval
+    mode, no augmentation, no label smoothing), so the train/test gap is measured on equal terms.
     """
 
     train_loss: float

@@ -1,8 +1,10 @@
-"""The loop on the real ``digits`` data with a tiny local CNN (``train_model`` is the seam below ``train``)."""
+"""The loop on the real ``digits`` data with a tiny local CNN, through ``train_model`` (the seam below
+``train``)."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 
 import pytest
@@ -75,9 +77,7 @@ def test_uncapped_run_keeps_the_recipe_version(tiny_factory: Factory, digits_spl
     assert r.recipe_version == recipe.version and len(r.epochs) == 1
 
 
-def test_divergence_is_reported_with_its_epoch(
-    tiny_factory: Factory, digits_splits: Splits, recipe: Recipe
-) -> None:
+def test_divergence_is_reported_with_its_epoch(tiny_factory: Factory, digits_splits: Splits, recipe: Recipe) -> None:
     bad = dataclasses.replace(recipe, optimizer="sgd", lr=1e30, grad_clip=None)
     with pytest.raises(TrainingFailed) as info:
         train_model(tiny_factory, digits_splits, bad, 0, max_epochs=2)
@@ -99,3 +99,33 @@ def test_unbuildable_model_is_an_invalid_spec(digits_splits: Splits, recipe: Rec
     with pytest.raises(TrainingFailed) as info:
         train_model(factory, digits_splits, recipe, 0)
     assert info.value.kind == "invalid_spec" and "width must be positive" in info.value.message
+
+
+class _Raises(nn.Module):
+    """Fails in its first forward pass with the given exception."""
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__()
+        self.lin = nn.Linear(64, 10)
+        self.exc = exc
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), "oom"),
+        (RuntimeError("mat1 and mat2 shapes cannot be multiplied"), "error"),
+    ],
+)
+def test_failures_in_a_step_are_classified(exc: Exception, kind: str, digits_splits: Splits, recipe: Recipe) -> None:
+    with pytest.raises(TrainingFailed) as info:
+        train_model(lambda: _Raises(exc), digits_splits, recipe, 0)
+    assert info.value.kind == kind and info.value.epoch == 1
+
+
+def test_results_are_plain_json(runs: dict[str, TrainResult]) -> None:
+    text = json.dumps(dataclasses.asdict(runs["a"]), allow_nan=False)
+    assert json.loads(text)["epochs"][0]["epoch"] == 1

@@ -30,5 +30,5 @@ def test_no_weight_decay_on_norms_and_biases() -> None:
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4, 2), nn.LayerNorm(2))
     decay, no_decay = param_groups(model, 0.1)
     assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
-    assert {p.ndim for p in decay["params"]} == {2, 4}  # type: ignore[union-attr]
-    assert len(no_decay["params"]) == 6  # type: ignore[arg-type]  # conv bias, BN w/b, linear bias, LN w/b
+    assert {p.ndim for p in decay["params"]} == {2, 4}
+    assert len(no_decay["params"]) == 6  # conv bias, BN w/b, linear bias, LN w/b

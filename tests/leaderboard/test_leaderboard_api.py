@@ -1,0 +1,98 @@
+"""The leaderboard JSON against an independent recomputation from the per-seed numbers it returns."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+from fastapi.testclient import TestClient
+from scipy import stats
+from sqlalchemy import update
+
+from app.accounts.service import get_or_create_user
+from app.config import Settings
+from app.db.session import session_scope
+from app.db.tables import Run
+from app.submissions.schemas import SubmissionIn
+from app.submissions.service import create_submission
+
+RESULTS = {  # preset → per-seed test accuracies (seeds 0, 1, 2)
+    "tiny_resnet_digits": [0.981, 0.984, 0.979],
+    "tiny_vit_digits": [0.890, 0.897, 0.884],
+    "tiny_mixer_digits": [0.893, 0.887, 0.899],  # same level as the ViT: must share its rank
+    "tiny_poolformer_digits": [0.801, 0.815, 0.809],
+}
+
+
+@pytest.fixture
+def finished_board(sqlite_settings: Settings) -> dict[str, int]:
+    ids = {}
+    with session_scope(sqlite_settings.database_url) as session:
+        user = get_or_create_user(session, "stats-test")
+        for preset, accs in RESULTS.items():
+            body = SubmissionIn(name=preset, spec={"preset": preset, "overrides": {}}, seeds=len(accs))
+            submission = create_submission(session, user, body, max_epochs=sqlite_settings.max_epochs)
+            for run, acc in zip(submission.runs, accs, strict=True):
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run.id)
+                    .values(status="finished", test_acc=acc, train_acc=min(1.0, acc + 0.05), val_acc=acc)
+                )
+            session.execute(
+                update(type(submission)).where(type(submission).id == submission.id).values(status="finished")
+            )
+            ids[preset] = submission.id
+    return ids
+
+
+def test_means_intervals_ranks_and_frontier_match_a_recomputation(
+    client: TestClient, finished_board: dict[str, int]
+) -> None:
+    board = client.get("/api/v1/benchmarks/digits/leaderboard").json()
+    entries = {e["name"]: e for e in board["entries"]}
+    assert set(entries) == set(RESULTS)
+    for preset, accs in RESULTS.items():
+        e = entries[preset]
+        assert e["test_accs"] == accs and e["n"] == 3
+        mean, std = statistics.fmean(accs), statistics.stdev(accs)
+        assert e["test_acc_mean"] == pytest.approx(mean) and e["test_acc_std"] == pytest.approx(std)
+        low, high = stats.t.interval(0.95, len(accs) - 1, loc=mean, scale=std / len(accs) ** 0.5)
+        assert e["test_acc_ci"] == pytest.approx([low, high])
+        assert e["gap"] == pytest.approx(statistics.fmean(min(1.0, a + 0.05) for a in accs) - mean)
+        assert e["notes"] and all(isinstance(n, str) and n.endswith(".") for n in e["notes"])
+
+    order = [e["name"] for e in board["entries"]]
+    assert order == sorted(RESULTS, key=lambda p: -statistics.fmean(RESULTS[p]))
+    ranks = {e["name"]: e["rank"] for e in board["entries"]}
+    assert ranks["tiny_resnet_digits"] == 1
+    assert ranks["tiny_vit_digits"] == ranks["tiny_mixer_digits"] == 2  # inside each other's noise
+    assert ranks["tiny_poolformer_digits"] == 4
+    welch = stats.ttest_ind(RESULTS["tiny_mixer_digits"], RESULTS["tiny_vit_digits"], equal_var=False)
+    assert welch.pvalue > 0.05
+
+    # Frontier by brute force: nothing at most as expensive is at least as accurate and strictly better somewhere.
+    def dominated(a: dict[str, float]) -> bool:
+        return any(
+            b is not a
+            and b["macs"] <= a["macs"]
+            and b["test_acc_mean"] >= a["test_acc_mean"]
+            and (b["macs"] < a["macs"] or b["test_acc_mean"] > a["test_acc_mean"])
+            for b in board["entries"]
+        )
+
+    expected = {e["id"] for e in board["entries"] if not dominated(e)}
+    frontier = client.get("/api/v1/benchmarks/digits/frontier").json()
+    assert {p["id"] for p in frontier["points"]} == expected == {e["id"] for e in board["entries"] if e["on_frontier"]}
+    pooled = (sum(statistics.variance(a) for a in RESULTS.values()) / len(RESULTS)) ** 0.5
+    assert board["noise_std"] == pytest.approx(pooled) and board["noise_df"] == 8
+
+
+def test_leaderboard_page_shows_entries_and_chart(client: TestClient, finished_board: dict[str, int]) -> None:
+    page = client.get("/benchmarks/digits")
+    assert page.status_code == 200
+    for preset in RESULTS:
+        assert preset in page.text
+    assert 'id="frontier-data"' in page.text and "Pareto frontier" in page.text
+    assert client.get("/").status_code == 200  # redirected to the default benchmark
+    assert client.get("/benchmarks/nope").status_code == 404
+    assert client.get("/vendor/plotly.min.js").headers["content-type"].startswith("text/javascript")
