@@ -48,6 +48,7 @@ class MessageOut(BaseModel):
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": MessageOut, "description": "The body is not valid JSON."},
+    413: {"model": MessageOut, "description": "The body is larger than 64 KiB."},
     422: {"model": ValidationErrorOut, "description": "The input is invalid; each error names the field."},
 }
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {

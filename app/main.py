@@ -15,7 +15,7 @@ from app.config import Settings, get_settings
 from app.errors import Forbidden, InputError, NotFound
 from app.leaderboard.api import router as leaderboard_api
 from app.leaderboard.pages import router as leaderboard_pages
-from app.middleware import AllowHeaderMiddleware
+from app.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
     app.add_middleware(AllowHeaderMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=64 * 1024)
     _install_error_handlers(app)
     return app
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.service import BASELINE_USER, get_or_create_user
+from app.benchmarks.registry import get_benchmark
 from app.db.tables import Submission
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
@@ -28,28 +29,57 @@ DIGITS_BASELINES = (
     "tiny_densenet_digits",
     "tiny_repvgg_digits",
 )
-BASELINES: dict[str, tuple[str, ...]] = {"digits": DIGITS_BASELINES}
+# 32×32 benchmarks: the small ``*_synth`` presets (see app/zoo/presets.py), sized to train one seed in about a
+# minute on one CPU thread.
+SYNTH32_BASELINES = (
+    "tiny_resnet_synth",
+    "tiny_vit_synth",
+    "tiny_mixer_synth",
+    "tiny_convformer_synth",
+    "tiny_poolformer_synth",
+    "tiny_identityformer_synth",
+)
+BASELINES: dict[str, tuple[str, ...]] = {
+    "digits": DIGITS_BASELINES,
+    "pathfinder": SYNTH32_BASELINES,
+    "shapes": SYNTH32_BASELINES,
+}
+# Noise floor: one reference configuration per benchmark trained with many seeds (capped at the benchmark's
+# max_seeds), so the spread of one fixed architecture is on the leaderboard next to the differences between
+# architectures. Trained after all the baselines above.
+REFERENCES: dict[str, tuple[str, int]] = {"digits": ("tiny_resnet_digits", 10)}
+REFERENCE_SUFFIX = " (noise-floor reference)"
 
 
 def seed_baselines(session: Session, *, max_epochs: int | None, only: list[str] | None = None) -> list[Submission]:
-    """Create the baseline submissions that do not exist yet (by name, per benchmark). Returns the new ones."""
+    """Create the baseline and reference submissions that do not exist yet (by name, per benchmark).
+
+    Returns the new ones."""
     user = get_or_create_user(session, BASELINE_USER, is_admin=True)
     existing = set(
         session.execute(select(Submission.benchmark, Submission.name).where(Submission.user_id == user.id)).tuples()
     )
+    todo = [(b, p, p, None) for b, presets in BASELINES.items() for p in presets]
+    todo += [(b, p, p + REFERENCE_SUFFIX, n) for b, (p, n) in REFERENCES.items()]
     created = []
-    for benchmark, presets in BASELINES.items():
-        for preset in presets:
-            if preset not in PRESETS or (only and preset not in only) or (benchmark, preset) in existing:
-                continue
-            body = SubmissionIn(
-                benchmark=benchmark,
-                name=preset,
-                spec={"preset": preset, "overrides": {}},
-                description=f"Baseline: the {preset} preset.",
-            )
-            submission = create_submission(session, user, body, max_epochs=max_epochs)
-            submission.is_baseline = True
-            created.append(submission)
+    for benchmark, preset, name, seeds in todo:
+        if preset not in PRESETS or (only and preset not in only) or (benchmark, name) in existing:
+            continue
+        if seeds is not None:
+            seeds = min(seeds, get_benchmark(benchmark).max_seeds)
+        body = SubmissionIn(
+            benchmark=benchmark,
+            name=name,
+            spec={"preset": preset, "overrides": {}},
+            description=(
+                f"Baseline: the {preset} preset."
+                if seeds is None
+                else f"Noise-floor reference: the {preset} preset, {seeds} seeds."
+            ),
+            seeds=seeds,
+        )
+        submission = create_submission(session, user, body, max_epochs=max_epochs)
+        submission.is_baseline = True
+        created.append(submission)
     session.flush()
     return created

@@ -89,13 +89,14 @@ def _poolformer_s12() -> Spec:
     }
 
 
-def _tiny(mixer: Spec, patch: int, width: int) -> Spec:
-    """The shared macro architecture of the small baselines: isotropic, 4 blocks, MLP ratio 2."""
+def _tiny(mixer: Spec, patch: int, width: int, depth: int = 4) -> Spec:
+    """The shared macro architecture of the small baselines: isotropic, 4 blocks (2 for ``*_synth``), MLP
+    ratio 2."""
     return {
         "family": "metaformer",
         "layout": "isotropic",
         "stem": {"kind": "patch", "patch_size": patch},
-        "stages": [{"depth": 4, "width": width, "mixer": mixer, "mlp_ratio": 2.0}],
+        "stages": [{"depth": depth, "width": width, "mixer": mixer, "mlp_ratio": 2.0}],
         "pos_embed": mixer["kind"] in ("attention", "external_attention"),
         "pool": "avg",
         "head_norm": True,
@@ -188,6 +189,19 @@ PRESETS: dict[str, Spec] = {
     **_tiny_cnns("digits"),
     **{f"tiny_{name}_32": _tiny(mixers[1], 4, 64) for name, mixers in _TINY_MIXERS.items()},
     **_tiny_cnns("32"),
+    # The built-in 32×32 benchmarks (pathfinder, shapes) on one CPU thread: the ``*_32`` presets take ~15 s an
+    # epoch there, so these are ~5–10× cheaper: 4×4 patches (64 tokens), width 32, 2 blocks, the same mixers.
+    **{f"tiny_{name}_synth": _tiny(mixers[1], 4, 32, depth=2) for name, mixers in _TINY_MIXERS.items()},
+    # CNN of the same budget: ResNet with the ImageNet stem (7×7/2 conv + 3×3/2 max-pool → 8×8, like the
+    # 4×4 patches), one basic block per stage; ~1 M MACs at 32×32.
+    "tiny_resnet_synth": {
+        "family": "resnet",
+        "block": "basic",
+        "layers": [1, 1, 1],
+        "widths": [16, 32, 64],
+        "stem": "imagenet",
+        "stem_width": 16,
+    },
 }
 
 # Published references: (input_shape, num_classes). Used by tests and docs.

@@ -91,3 +91,41 @@ def test_too_many_seeds_names_the_limit(client: TestClient, sqlite_settings: Set
     assert res.status_code == 422
     error = res.json()["detail"][0]
     assert error["loc"] == ["body", "seeds"] and "maximum" in error["msg"]
+
+
+def test_a_megabyte_body_is_refused_before_parsing(client: TestClient, sqlite_settings: Settings) -> None:
+    huge = b'{"name": "x", "spec": {"preset": "' + b"a" * 1_000_000 + b'"}}'
+    res = client.post(
+        "/api/v1/submissions",
+        content=huge,
+        headers={**token_for(sqlite_settings, "bob"), "content-type": "application/json"},
+    )
+    assert res.status_code == 413 and "larger than" in res.json()["detail"]
+    res = client.post("/api/v1/specs/validate", content=huge, headers={"content-type": "application/json"})
+    assert res.status_code == 413
+
+
+def test_hostile_specs_get_422_never_500(client: TestClient) -> None:
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(50):
+        node["x"] = {}
+        node = node["x"]  # type: ignore[assignment]
+    hostile = [
+        {"family": "resnet", "widths": [1e308, 2, 3]},
+        {"family": "resnet", "layers": [-1, 1, 1]},
+        {"family": "metaformer", "stages": [{"depth": 10_000, "width": 10_000}]},
+        {"preset": "tiny_resnet_digits", "overrides": deep},
+        {"preset": "tiny_resnet_digits", "overrides": {"widths": ["16", "32", "64"]}},
+        {"family": "resnet", "__class__": "os.system"},
+        {"preset": "tiny_resnet_digits", "overrides": {"widths": [16] * 5000}},
+    ]
+    for spec in hostile:
+        res = client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": spec})
+        assert res.status_code in (413, 422), (spec, res.status_code, res.text[:300])
+    res = client.post(
+        "/api/v1/specs/validate",
+        content=b'{"benchmark": "digits", "spec": {"family": "resnet", "widths": [NaN, 1, 2]}}',
+        headers={"content-type": "application/json"},
+    )
+    assert res.status_code in (400, 422)
