@@ -13,7 +13,7 @@ at its ends) touches another, not even diagonally. On a dense (undashed) render 
 8-connected exactly when they sit on the same curve; ``dense_render`` exposes that render for the tests.
 
 Splits: train 4,000, val 500, test 1,000 (each exactly half positive), from separate fixed seeds. Second test
-set ("longer, more cluttered paths", 1,000 images): main curves of 30 instead of 20 steps, and up to 6 shorter
+set ("longer, more cluttered paths", 1,000 images): main curves of 18 instead of 12 steps, and up to 6 shorter
 distractors instead of up to 4 (a distractor that finds no free room is left out; that never depends on the
 label).
 """
@@ -31,6 +31,11 @@ TRAIN_SIZE, VAL_SIZE, TEST_SIZE, TEST2_SIZE = 4000, 500, 1000, 1000
 SEEDS = {"train": 101, "val": 102, "test": 103, "test2": 104}
 
 # 3×3 neighbourhood offsets (dy, dx): a dot's footprint and the one-pixel dilation used to keep curves apart.
+# Main curves whose ends allow no negative dot pair within this many pixels of the positive pair's distance
+# are redrawn (for both labels alike): with 12-pixel curves the dot distance otherwise gives the label away
+# (ROC AUC 0.63 without this rule).
+MAX_DISTANCE_MISMATCH = 1.0
+
 _NEIGHBOURS = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], dtype=np.int64)
 
 
@@ -38,16 +43,19 @@ _NEIGHBOURS = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], dty
 class PathStyle:
     """Generator parameters for one family member (the second test set uses a harder one)."""
 
-    path_steps: int = 20  # pixels per main curve
+    # Main curves of 12 pixels (was 20): with 20, a small CNN and the MetaFormer baselines stayed at chance
+    # (50-52% val after 20 epochs on 4,000 images), with or without dashes; with 12 (dashes unchanged) the
+    # tiny ResNet reaches ~82% val in the same recipe (measured; see the closing note of issue 7).
+    path_steps: int = 12  # pixels per main curve
     n_distractors: int = 4
-    distractor_steps: int = 10
+    distractor_steps: int = 6  # shorter than the main curves, as before (was 10 with 20-pixel curves)
     max_turn: float = 0.35  # radians of heading change per one-pixel step
     dash_on: int = 3
     dash_off: int = 2
 
 
 STANDARD = PathStyle()
-HARD = PathStyle(path_steps=30, n_distractors=6, distractor_steps=8)
+HARD = PathStyle(path_steps=18, n_distractors=6, distractor_steps=6)  # 1.5× longer paths, more clutter
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,15 @@ def _try_slot(
     return placed, curves
 
 
+def _distance_mismatch(curves: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """How far the best negative dot pair's distance is from a positive pair's (curve 0's end-to-end), per
+    row; depends on the curves only, never on the label."""
+    c0, c1 = curves[0][rows], curves[1][rows]
+    target = np.linalg.norm(c0[:, 0] - c0[:, -1], axis=1)
+    dist = np.stack([np.linalg.norm(c0[:, i] - c1[:, j], axis=1) for i in (0, -1) for j in (0, -1)], axis=1)
+    return np.abs(dist - target[:, None]).min(axis=1)
+
+
 def _place(rng: np.random.Generator, n: int, style: PathStyle) -> tuple[list[np.ndarray], np.ndarray]:
     """Place the curves of ``n`` images, none touching another.
 
@@ -132,6 +149,7 @@ def _place(rng: np.random.Generator, n: int, style: PathStyle) -> tuple[list[np.
             placed, c = _try_slot(rng, occupied, rows, slot_steps[slot], style, tries=20)
             curves[slot][rows] = c
             ok[np.flatnonzero(ok)[~placed]] = False
+        ok[ok] = _distance_mismatch(curves, todo[ok]) <= MAX_DISTANCE_MISMATCH
         present[todo[ok], :2] = True
         todo = todo[~ok]
     rows = np.arange(n)

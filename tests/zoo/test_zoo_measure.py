@@ -177,6 +177,19 @@ def test_tiny_presets_cover_every_mixer_on_one_macro_architecture() -> None:
     assert kinds == set(MIXER_KINDS)
 
 
+def test_synth_presets_cover_every_mixer_on_one_small_macro_architecture() -> None:
+    """The pathfinder/shapes baselines: one cheap macro architecture (a minute a seed on one CPU thread)."""
+    kinds = set()
+    for name in (n for n in TINY if n.endswith("_synth")):
+        spec = parse_spec({"preset": name})
+        m = measure(spec, (3, 32, 32), 8)
+        assert m.params <= 100_000 and m.macs <= 2_000_000, name
+        if isinstance(spec, MetaFormerSpec):
+            kinds.add(spec.stages[0].mixer.kind)
+            assert (spec.depth(), spec.max_width(), spec.stem.kind) == (2, 32, "patch")
+    assert kinds == set(MIXER_KINDS)
+
+
 # ---------------------------------------------------------------- incompatible inputs
 
 
