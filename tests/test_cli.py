@@ -10,7 +10,9 @@ from pathlib import Path
 
 def archarena(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {"ARCHARENA_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True, check=False
+    )
 
 
 def test_flops_prints_published_counts(tmp_path: Path) -> None:
