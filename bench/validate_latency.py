@@ -66,6 +66,36 @@ def main() -> None:
         p50, p95 = statistics.median(values), percentile(values, 0.95)
         print(f"{label:9s} n={len(values):4d}  p50 {p50 * 1000:8.2f} ms  p95 {p95 * 1000:8.2f} ms")
     print(f"cached p95 / goal ({GOAL_S * 1000:.0f} ms): {percentile(cached, 0.95) / GOAL_S:.4f}")
+    http_phase(args.repeats)
+
+
+def http_phase(repeats: int) -> None:
+    """The same through the real endpoint (routing, strict request model, limits, JSON), in-process."""
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.main import create_app
+
+    bodies = [
+        {"benchmark": "digits" if name.endswith("_digits") else "shapes", "spec": {"preset": name, "overrides": {}}}
+        for name in preset_names()
+        if name.startswith("tiny_")
+    ]
+    with tempfile.TemporaryDirectory() as home, TestClient(create_app(Settings(home=Path(home)))) as client:
+        timings: dict[str, list[float]] = {"uncached": [], "cached": []}
+        for label, count in (("uncached", len(bodies)), ("cached", repeats)):
+            for i in range(count):
+                start = time.perf_counter()
+                res = client.post("/api/v1/specs/validate", json=bodies[i % len(bodies)])
+                timings[label].append(time.perf_counter() - start)
+                if res.status_code != 200:
+                    print(f"  {bodies[i % len(bodies)]['spec']}: {res.status_code} {res.text[:120]}")
+    for label, values in timings.items():
+        p50, p95 = statistics.median(values), percentile(values, 0.95)
+        print(f"HTTP {label:9s} n={len(values):4d}  p50 {p50 * 1000:8.2f} ms  p95 {p95 * 1000:8.2f} ms")
+    print(f"HTTP cached p95 / goal ({GOAL_S * 1000:.0f} ms): {percentile(timings['cached'], 0.95) / GOAL_S:.4f}")
 
 
 if __name__ == "__main__":
