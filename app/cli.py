@@ -1,4 +1,4 @@
-"""The `archarena` command: demo, web, worker, migrate, reconcile, token, flops, data, submit."""
+"""The `archarena` command: demo, web, worker, migrate, reconcile, reap, token, flops, data, submit."""
 
 from __future__ import annotations
 
@@ -42,15 +42,20 @@ def reconcile() -> None:
     typer.echo(f"sent {_send_queued()} queued runs")
 
 
-def _send_queued() -> int:
-    from app.db.session import session_scope
-    from app.queue import TaskQueue
-    from app.submissions.repository import queued_run_ids
+@cli.command()
+def reap() -> None:
+    """Requeue running runs whose worker stopped sending heartbeats (ARCHARENA_DEAD_AFTER_S), or fail them as
+    'crashed' after ARCHARENA_MAX_ATTEMPTS. Every worker also does this periodically."""
+    from app.recovery import reap as reap_runs
 
-    settings = get_settings()
-    with session_scope(settings.database_url) as session:
-        ids = queued_run_ids(session)
-    return TaskQueue(settings).send_train_runs(ids)
+    reaped = reap_runs(get_settings())
+    typer.echo(f"requeued {len(reaped.requeued)} runs ({reaped.sent} sent); failed {len(reaped.failed)} as crashed")
+
+
+def _send_queued() -> int:
+    from app.recovery import reconcile as reconcile_runs
+
+    return reconcile_runs(get_settings())
 
 
 @cli.command()
@@ -62,6 +67,10 @@ def web(host: str = "127.0.0.1", port: int = 8000) -> None:
     from app.zoo.measure import warm_up
 
     warm_up()  # the first meta-device measurement in a process is slow: pay it before the first request
+    try:
+        _send_queued()  # messages lost while nothing ran (a broker restarted empty) are sent again
+    except Exception as exc:  # a web app that cannot reach the database yet still starts; workers reconcile too
+        typer.echo(f"reconcile at start-up failed: {exc}", err=True)
     uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
 
 

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     run_hard_time_limit_s: int = Field(default=3900, ge=20)
     broker_visibility_timeout_s: int = Field(default=4200, ge=30)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # Liveness: a worker touches runs.heartbeat_at every heartbeat_s while a run trains (and after every
+    # epoch); a running run whose heartbeat is older than dead_after_s (default 3 x heartbeat_s) belongs to a
+    # worker that died, and the reaper (in every worker, every reap_interval_s, and `archarena reap`) puts it
+    # back in the queue, or fails it as 'crashed' after max_attempts.
+    heartbeat_s: float = Field(default=10.0, gt=0, le=600)
+    dead_after_s: float | None = Field(default=None, gt=0)
+    reap_interval_s: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
@@ -47,7 +54,27 @@ class Settings(BaseSettings):
             )
         if not (self.run_soft_time_limit_s < self.run_hard_time_limit_s < self.broker_visibility_timeout_s):
             raise ValueError("time limits must satisfy soft < hard < broker visibility timeout")
+        if self.dead_after_s is None:
+            self.dead_after_s = 3 * self.heartbeat_s
+        if self.reap_interval_s is None:
+            self.reap_interval_s = self.heartbeat_s
+        if self.dead_after_s < 2 * self.heartbeat_s:
+            raise ValueError(
+                "ARCHARENA_DEAD_AFTER_S must be at least twice ARCHARENA_HEARTBEAT_S, "
+                "or a live worker with one late heartbeat is taken for dead"
+            )
         return self
+
+    @property
+    def dead_after(self) -> float:
+        """The heartbeat age after which a running run's worker counts as dead (filled at validation)."""
+        assert self.dead_after_s is not None
+        return self.dead_after_s
+
+    @property
+    def reap_interval(self) -> float:
+        assert self.reap_interval_s is not None
+        return self.reap_interval_s
 
     @property
     def is_sqlite(self) -> bool:

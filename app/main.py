@@ -11,11 +11,14 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app import web
+from app.compare.api import router as compare_api
+from app.compare.pages import router as compare_pages
 from app.config import Settings, get_settings
 from app.errors import Forbidden, InputError, NotFound
 from app.leaderboard.api import router as leaderboard_api
 from app.leaderboard.pages import router as leaderboard_pages
-from app.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware
+from app.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.queueview.pages import router as queue_pages
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
 
@@ -36,6 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(submissions_api)
     app.include_router(leaderboard_pages)
     app.include_router(submission_pages)
+    app.include_router(compare_api)
+    app.include_router(compare_pages)
+    app.include_router(queue_pages)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
@@ -44,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(AllowHeaderMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=64 * 1024)
+    app.add_middleware(SecurityHeadersMiddleware)
     _install_error_handlers(app)
     return app
 

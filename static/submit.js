@@ -33,5 +33,75 @@
   preset.addEventListener("change", function () {
     if (preset.value) { spec.value = JSON.stringify({preset: preset.value, overrides: {}}, null, 2); later(); }
   });
+  // Family fields: inputs for the scalar fields of the chosen family (limits from the JSON schema); editing one
+  // rewrites the JSON box, which triggers the preview. Nested fields stay editable in the JSON box.
+  var FORMS = JSON.parse(document.getElementById("family-forms").textContent);
+  var family = document.getElementById("family"), box = document.getElementById("family-fields"), current = null;
+
+  function limits(f) {
+    var parts = [];
+    if (f.min !== null && f.min !== undefined) parts.push(f.min);
+    if (f.max !== null && f.max !== undefined) parts.push(f.max);
+    return parts.length === 2 ? " (" + parts[0] + "–" + parts[1] + (f.kind === "int_list" ? " each" : "") + ")" : "";
+  }
+  function write() { spec.value = JSON.stringify(current, null, 2); later(); }
+
+  function input(f) {
+    var value = current[f.name] !== undefined ? current[f.name] : f.default, el;
+    if (f.kind === "enum" || f.kind === "bool") {
+      el = document.createElement("select");
+      (f.kind === "bool" ? [true, false] : f.options).forEach(function (o) {
+        var opt = document.createElement("option"); opt.value = JSON.stringify(o); opt.textContent = String(o);
+        if (o === value) opt.selected = true;
+        el.appendChild(opt);
+      });
+      el.addEventListener("change", function () { current[f.name] = JSON.parse(el.value); write(); });
+    } else {
+      el = document.createElement("input");
+      if (f.kind === "int_list") {
+        el.value = Array.isArray(value) ? value.join(", ") : "";
+        el.placeholder = "e.g. 2, 2, 2";
+      } else {
+        el.type = "number"; el.step = f.kind === "int" ? "1" : "any";
+        if (f.min !== null && f.min !== undefined) el.min = f.min;
+        if (f.max !== null && f.max !== undefined) el.max = f.max;
+        el.value = value === null || value === undefined ? "" : value;
+      }
+      el.addEventListener("input", function () {
+        var v = el.value.trim();
+        if (v === "") { delete current[f.name]; }
+        else if (f.kind === "int_list") { current[f.name] = v.split(/[\s,]+/).filter(Boolean).map(Number); }
+        else { current[f.name] = Number(v); }
+        write();
+      });
+    }
+    el.id = "field-" + f.name;
+    return el;
+  }
+
+  function renderFamily() {
+    box.querySelectorAll("div, p").forEach(function (n) { n.remove(); });
+    if (!family.value) { box.hidden = true; return; }
+    var form = FORMS[family.value], nested = [];
+    current = JSON.parse(JSON.stringify(form.example));
+    var about = document.createElement("p"); about.className = "hint"; about.textContent = form.description; box.appendChild(about);
+    form.fields.forEach(function (f) {
+      if (f.kind === "json") { nested.push(f.name); return; }
+      var row = document.createElement("div"), label = document.createElement("label");
+      label.htmlFor = "field-" + f.name; label.textContent = f.title + limits(f);
+      if (f.description) label.title = f.description;
+      row.appendChild(label); row.appendChild(input(f)); box.appendChild(row);
+    });
+    if (nested.length) {
+      var note = document.createElement("p"); note.className = "hint";
+      note.textContent = "Edit in the JSON box: " + nested.join(", ") + ".";
+      box.appendChild(note);
+    }
+    box.hidden = false;
+    preset.value = "";
+    write();
+  }
+  family.addEventListener("change", renderFamily);
+  preset.addEventListener("change", function () { if (preset.value) { family.value = ""; box.hidden = true; } });
   check();
 })();

@@ -6,6 +6,7 @@ from celery import Celery
 
 from app.config import get_settings
 from app.contracts import celery_config
+from workers.recovery import Recovery
 
 
 def create_celery() -> Celery:
@@ -21,6 +22,7 @@ def create_celery() -> Celery:
         task_time_limit=settings.run_hard_time_limit_s,
         worker_send_task_events=False,
     )
+    app.steps["consumer"].add(Recovery)
     return app
 
 

@@ -113,6 +113,8 @@ class Run(Base):
     test_acc: Mapped[float | None] = mapped_column(Float)
     test2_loss: Mapped[float | None] = mapped_column(Float)
     test2_acc: Mapped[float | None] = mapped_column(Float)
+    # On a cue-conflict second test set: the fraction of predictions that name the texture's class.
+    test2_texture_acc: Mapped[float | None] = mapped_column(Float)
     wall_seconds: Mapped[float | None] = mapped_column(Float)
     images_per_second: Mapped[float | None] = mapped_column(Float)
     error_kind: Mapped[str | None] = mapped_column(String(32))

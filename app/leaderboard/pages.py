@@ -1,18 +1,22 @@
-"""Leaderboard pages."""
+"""Leaderboard pages: the table and the frontier explorer of one benchmark, and its CSV export."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.benchmarks.registry import DEFAULT_BENCHMARK
 from app.deps import SessionDep, SettingsDep
 from app.leaderboard import service
 from app.leaderboard.api import resolve_benchmark_or_404
-from app.leaderboard.plots import frontier_figure
+from app.leaderboard.export import entries_csv, filter_entries, matches
+from app.leaderboard.plots import explorer_figures, second_test_figure, timeline_figure
 from app.web import render
 
 router = APIRouter(include_in_schema=False)
+FilterParam = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/")
@@ -20,9 +24,54 @@ def home() -> RedirectResponse:
     return RedirectResponse(f"/benchmarks/{DEFAULT_BENCHMARK}", status_code=307)
 
 
-@router.get("/benchmarks/{slug}", response_class=HTMLResponse)
-def leaderboard_page(slug: str, request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+@router.get("/benchmarks/{slug}.csv")
+def leaderboard_csv(
+    slug: str, session: SessionDep, settings: SettingsDep, family: FilterParam = None, mixer: FilterParam = None
+) -> Response:
+    benchmark = resolve_benchmark_or_404(slug)
+    entries = filter_entries(service.leaderboard(session, benchmark, settings.max_epochs), family, mixer)
+    return Response(
+        entries_csv(entries),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{benchmark.slug}-leaderboard.csv"'},
+    )
+
+
+@router.get("/benchmarks/{slug}", response_class=HTMLResponse, response_model=None)
+def leaderboard_page(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    family: FilterParam = None,
+    mixer: FilterParam = None,
+    format: Annotated[str | None, Query(pattern="^(html|csv|json)$")] = None,
+) -> Response:
+    if format == "csv":
+        return RedirectResponse(
+            request.url_for("leaderboard_csv", slug=slug).include_query_params(
+                **{k: v for k, v in (("family", family), ("mixer", mixer)) if v}
+            ),
+            status_code=307,
+        )
+    if format == "json":
+        return RedirectResponse(f"/api/v1/benchmarks/{slug}/leaderboard", status_code=307)
     benchmark = resolve_benchmark_or_404(slug)
     board = service.board(session, benchmark, settings.max_epochs)
-    context = {"benchmark": benchmark, "entries": board.entries, "noise_std": board.noise_std}
-    return render(request, "leaderboard.html", {**context, "figure": frontier_figure(board.entries)})
+    entries = board.entries
+    context = {
+        "benchmark": benchmark,
+        "entries": entries,
+        "noise_std": board.noise_std,
+        "test2_fit": board.test2_fit,
+        "shown": {e.id for e in entries if matches(e, family, mixer)},
+        "filters": {"family": family or "", "mixer": mixer or ""},
+        "families": sorted({e.family for e in entries}),
+        "mixers": sorted({e.mixer for e in entries if e.mixer}),
+        "figures": {
+            "explorer": explorer_figures(entries),
+            "test2": second_test_figure(entries, board.test2_fit),
+            "timeline": timeline_figure(entries),
+        },
+    }
+    return render(request, "leaderboard.html", context)

@@ -1,20 +1,47 @@
-"""Plotly figures from leaderboard entries and runs. Pure: data in, figure JSON out; pages only embed it."""
+"""Plotly figures from leaderboard entries and runs. Pure: data in, figure JSON out; pages only embed it.
+
+Every point's ``customdata`` is ``[url, name, mixer or family, params, test std, seeds, id]``: charts.js opens
+``customdata[0]`` on click and the leaderboard's filters hide points by ``customdata[6]``."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from html import escape
 from typing import Any
 
 import plotly.graph_objects as go
 
 from app.leaderboard.service import Entry
+from app.stats.frontier import pareto_front
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f"]
-HOVER = (
-    "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>MACs %{x:.3s} · params %{customdata[3]:.3s}"
-    "<br>test acc %{y:.2%} ± %{customdata[4]:.2%} (std, %{customdata[5]} seeds)<extra></extra>"
-)
+COLOR_BY = ("family", "mixer")
+X_AXES = {"macs": "MACs per image (multiply-accumulates, log scale)", "params": "parameters (log scale)"}
+Y_AXES = {
+    "test": "test accuracy (mean over seeds, 95% CI)",
+    "test2": "second test set accuracy (mean over seeds)",
+}
+_HOVER_X = {"macs": "MACs %{x:.3s} · params %{customdata[3]:.3s}", "params": "params %{x:.3s}"}
+_HOVER_Y = {
+    "test": "test acc %{y:.2%} ± %{customdata[4]:.2%} (std, %{customdata[5]} seeds)",
+    "test2": "second test acc %{y:.2%} (%{customdata[5]} seeds)",
+}
+LAYOUT: dict[str, Any] = {
+    "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+    "legend": {"orientation": "h", "y": -0.2},
+    "height": 440,
+    "template": "none",  # an inline template would repeat ~7 kB in every embedded figure
+    "paper_bgcolor": "#fff",
+    "plot_bgcolor": "#fff",
+    "hovermode": "closest",
+}
+AXIS: dict[str, Any] = {"gridcolor": "#e5e9f0", "zeroline": False, "linecolor": "#c7ccd6", "automargin": True}
+
+
+def figure_key(color_by: str, x: str, y: str) -> str:
+    """The name under which the page embeds one variant of the frontier explorer."""
+    return f"{color_by}|{x}|{y}"
 
 
 def _ci(entry: Entry) -> tuple[float, float]:
@@ -24,53 +51,156 @@ def _ci(entry: Entry) -> tuple[float, float]:
     return max(0.0, low), min(1.0, high)
 
 
-def frontier_figure(entries: Sequence[Entry], color_by: str = "family") -> dict[str, Any]:
-    """Mean test accuracy against MACs (log x), 95% CI error bars, one colour per family (or mixer),
-    and the Pareto frontier as a line."""
-    scored = [e for e in entries if e.test_acc_mean is not None]
+def _customdata(entry: Entry) -> list[Any]:
+    return [
+        entry.url,
+        entry.name,
+        entry.mixer or entry.family,
+        entry.params,
+        entry.test_acc_std or 0,
+        entry.n,
+        entry.id,
+    ]
+
+
+def _y(entry: Entry, y: str) -> float | None:
+    return entry.test_acc_mean if y == "test" else entry.test2_acc_mean
+
+
+def _groups(entries: Sequence[Entry], color_by: str) -> list[tuple[str, list[Entry]]]:
     groups: dict[str, list[Entry]] = defaultdict(list)
-    for entry in scored:
+    for entry in entries:
         groups[str(getattr(entry, color_by) or "—")].append(entry)
-    fig = go.Figure()
-    for i, (group, members) in enumerate(sorted(groups.items())):
-        means = [e.test_acc_mean or 0.0 for e in members]
+    return sorted(groups.items())
+
+
+def _error_y(members: Sequence[Entry]) -> dict[str, Any]:
+    means = [e.test_acc_mean or 0.0 for e in members]
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [_ci(e)[1] - m for e, m in zip(members, means, strict=True)],
+        "arrayminus": [m - _ci(e)[0] for e, m in zip(members, means, strict=True)],
+        "thickness": 1.2,
+        "width": 3,
+    }
+
+
+def _markers(
+    fig: go.Figure, entries: Sequence[Entry], color_by: str, x_of: Callable[[Entry], Any], y: str, hover: str
+) -> None:
+    for i, (group, members) in enumerate(_groups(entries, color_by)):
         fig.add_trace(
             go.Scatter(
-                x=[e.macs for e in members],
-                y=means,
+                x=[x_of(e) for e in members],
+                y=[_y(e, y) for e in members],
                 mode="markers",
                 name=group,
                 marker={"size": 11, "color": PALETTE[i % len(PALETTE)], "line": {"width": 1, "color": "#fff"}},
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [_ci(e)[1] - m for e, m in zip(members, means, strict=True)],
-                    "arrayminus": [m - _ci(e)[0] for e, m in zip(members, means, strict=True)],
-                    "thickness": 1.2,
-                    "width": 3,
-                },
-                customdata=[[e.url, e.name, e.mixer or e.family, e.params, e.test_acc_std or 0, e.n] for e in members],
-                hovertemplate=HOVER,
+                error_y=_error_y(members) if y == "test" else None,
+                customdata=[_customdata(e) for e in members],
+                text=[escape(e.name) for e in members],  # Plotly reads labels as HTML: names are shown as text
+                hovertemplate=hover,
             )
         )
-    front = sorted((e for e in scored if e.on_frontier), key=lambda e: e.macs)
+
+
+def frontier_figure(
+    entries: Sequence[Entry], color_by: str = "family", x: str = "macs", y: str = "test"
+) -> dict[str, Any]:
+    """Mean accuracy (first or second test set) against MACs or params (log x), 95% CI error bars on the first
+    test set, one colour per family (or mixer), and the Pareto frontier of the plotted axes as a line."""
+    if color_by not in COLOR_BY or x not in X_AXES or y not in Y_AXES:
+        raise ValueError(f"unknown figure variant {figure_key(color_by, x, y)!r}")
+    scored = [e for e in entries if _y(e, y) is not None]
+    fig = go.Figure()
+    hover = f"<b>%{{text}}</b><br>%{{customdata[2]}}<br>{_HOVER_X[x]}<br>{_HOVER_Y[y]}<extra></extra>"
+    _markers(fig, scored, color_by, lambda e: getattr(e, x), y, hover)
+    costs = [float(getattr(e, x)) for e in scored]
+    scores = [_y(e, y) or 0.0 for e in scored]
+    front = sorted((scored[i] for i in pareto_front(costs, scores)), key=lambda e: getattr(e, x)) if scored else []
     if front:
         fig.add_trace(
             go.Scatter(
-                x=[e.macs for e in front],
-                y=[e.test_acc_mean for e in front],
+                x=[getattr(e, x) for e in front],
+                y=[_y(e, y) for e in front],
                 mode="lines",
                 name="Pareto frontier",
                 line={"shape": "hv", "dash": "dash", "color": "#444", "width": 1.5},
                 hoverinfo="skip",
+                meta="frontier",
             )
         )
     fig.update_layout(
-        xaxis={"title": {"text": "MACs per image (multiply-accumulates, log scale)"}, "type": "log"},
-        yaxis={"title": {"text": "test accuracy (mean over seeds, 95% CI)"}, "tickformat": ".0%"},
-        margin={"l": 60, "r": 20, "t": 20, "b": 50},
-        legend={"orientation": "h", "y": -0.2},
-        height=440,
-        template="plotly_white",
+        xaxis={**AXIS, "title": {"text": X_AXES[x]}, "type": "log"},
+        yaxis={**AXIS, "title": {"text": Y_AXES[y]}, "tickformat": ".0%"},
+        **LAYOUT,
+    )
+    return fig.to_plotly_json()
+
+
+def explorer_figures(entries: Sequence[Entry]) -> dict[str, dict[str, Any]]:
+    """Every variant of the frontier explorer, keyed by :func:`figure_key`: the page switches between them."""
+    return {figure_key(c, x, y): frontier_figure(entries, c, x, y) for c in COLOR_BY for x in X_AXES for y in Y_AXES}
+
+
+def second_test_figure(entries: Sequence[Entry], fit: Mapping[str, float] | None) -> dict[str, Any]:
+    """Second-test against first-test accuracy, the benchmark's fitted line with a ±2σ band, and flagged
+    entries (far below the line: possibly tuned to the first test set) drawn in red."""
+    both = [e for e in entries if e.test_acc_mean is not None and e.test2_acc_mean is not None]
+    fig = go.Figure()
+    hover = "<b>%{text}</b><br>test %{x:.2%} · second test %{y:.2%}<br>residual %{customdata[7]:+.2%}<extra></extra>"
+    for name, members, color in (
+        ("entries", [e for e in both if not e.test2_flag], "#1f77b4"),
+        ("flagged: far below the fit", [e for e in both if e.test2_flag], "#d62728"),
+    ):
+        if members:
+            fig.add_trace(
+                go.Scatter(
+                    x=[e.test_acc_mean for e in members],
+                    y=[e.test2_acc_mean for e in members],
+                    mode="markers",
+                    name=name,
+                    marker={"size": 11, "color": color, "line": {"width": 1, "color": "#fff"}},
+                    customdata=[[*_customdata(e), e.test2_residual or 0.0] for e in members],
+                    text=[escape(e.name) for e in members],
+                    hovertemplate=hover,
+                )
+            )
+    if fit and both:
+        xs = [min(e.test_acc_mean or 0.0 for e in both), max(e.test_acc_mean or 0.0 for e in both)]
+        line = [fit["intercept"] + fit["slope"] * v for v in xs]
+        fig.add_trace(go.Scatter(x=xs, y=line, mode="lines", name="fit", line={"color": "#444"}, hoverinfo="skip"))
+        for sign in (-2, 2):
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=[v + sign * fit["sigma"] for v in line],
+                    mode="lines",
+                    name="±2σ",
+                    showlegend=sign > 0,
+                    legendgroup="band",
+                    line={"color": "#999", "dash": "dot", "width": 1},
+                    hoverinfo="skip",
+                )
+            )
+    fig.update_layout(
+        xaxis={**AXIS, "title": {"text": "test accuracy"}, "tickformat": ".0%"},
+        yaxis={**AXIS, "title": {"text": "second test set accuracy"}, "tickformat": ".0%"},
+        **LAYOUT,
+    )
+    return fig.to_plotly_json()
+
+
+def timeline_figure(entries: Sequence[Entry], color_by: str = "family") -> dict[str, Any]:
+    """Mean test accuracy over submission date, with 95% CI error bars."""
+    scored = [e for e in entries if e.test_acc_mean is not None]
+    fig = go.Figure()
+    hover = "<b>%{text}</b><br>%{customdata[2]}<br>%{x}<br>test acc %{y:.2%}<extra></extra>"
+    _markers(fig, scored, color_by, lambda e: e.created_at.isoformat(), "test", hover)
+    fig.update_layout(
+        xaxis={**AXIS, "title": {"text": "submitted (UTC)"}, "type": "date"},
+        yaxis={**AXIS, "title": {"text": Y_AXES["test"]}, "tickformat": ".0%"},
+        **LAYOUT,
     )
     return fig.to_plotly_json()

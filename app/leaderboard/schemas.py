@@ -50,6 +50,9 @@ class EntryOut(OutModel):
     train_acc_mean: float | None
     val_acc_mean: float | None
     test2_acc_mean: float | None
+    shape_bias: float | None = Field(
+        description="On a cue-conflict second test set: shape decisions / (shape + texture decisions)."
+    )
     gap: float | None = Field(description="Train accuracy minus test accuracy.")
     test_accs: list[float] = Field(description="Test accuracy of each finished seed.")
     rank: int | None = Field(description="Rank group: entries within the noise share a rank.")

@@ -40,6 +40,7 @@ class Entry:
     train_acc_mean: float | None
     val_acc_mean: float | None
     test2_acc_mean: float | None
+    shape_bias: float | None
     gap: float | None
     test_accs: list[float]
     created_at: datetime
@@ -66,6 +67,22 @@ class Board:
     noise_std: float
     noise_df: int
     test2_fit: dict[str, Any] | None
+
+
+def _shape_bias(shape_acc: float | None, texture_acc: float | None) -> float | None:
+    """Of the cue-conflict decisions that follow either cue, the fraction that follow the shape."""
+    if shape_acc is None or texture_acc is None or shape_acc + texture_acc <= 0:
+        return None
+    return shape_acc / (shape_acc + texture_acc)
+
+
+def _shape_bias_note(bias: float | None) -> list[str]:
+    if bias is None:
+        return []
+    return [
+        f"On cue-conflict images (one class's shape, another's texture) it follows the shape in {100 * bias:.0f}% "
+        f"of the decisions that follow either cue (shape bias {bias:.2f}); the rest follow the texture."
+    ]
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -97,6 +114,7 @@ def build_entry(submission: Submission, noise_std: float | None = None, noise_df
         train_acc_mean=train_mean,
         val_acc_mean=_mean([r.val_acc for r in finished]),
         test2_acc_mean=_mean([r.test2_acc for r in finished]),
+        shape_bias=_mean([_shape_bias(r.test2_acc, r.test2_texture_acc) for r in finished]),
         gap=(train_mean - test_mean) if train_mean is not None and test_mean is not None else None,
         test_accs=test_accs,
         created_at=submission.created_at,
@@ -110,7 +128,7 @@ def build_entry(submission: Submission, noise_std: float | None = None, noise_df
             test_acc=test_mean,
             test_std=entry.test_acc_std,
             n_seeds=entry.n,
-        )
+        ) + _shape_bias_note(entry.shape_bias)
     return entry
 
 
@@ -156,7 +174,7 @@ def _annotate(scored: list[Entry], noise_std: float) -> dict[str, Any] | None:
             k_th_try=entry.try_number,
             gain_over_previous_best=entry.gain_over_previous_best,
             noise_std=noise_std or None,
-        )
+        ) + _shape_bias_note(entry.shape_bias)
     return fit
 
 

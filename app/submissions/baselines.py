@@ -59,7 +59,9 @@ def seed_baselines(session: Session, *, max_epochs: int | None, only: list[str] 
     existing = set(
         session.execute(select(Submission.benchmark, Submission.name).where(Submission.user_id == user.id)).tuples()
     )
-    todo = [(b, p, p, None) for b, presets in BASELINES.items() for p in presets]
+    todo: list[tuple[str, str, str, int | None]] = [
+        (b, p, p, None) for b, presets in BASELINES.items() for p in presets
+    ]
     todo += [(b, p, p + REFERENCE_SUFFIX, n) for b, (p, n) in REFERENCES.items()]
     created = []
     for benchmark, preset, name, seeds in todo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -13,6 +13,7 @@ from app.accounts.service import DEMO_USER, authenticate, get_or_create_user
 from app.benchmarks.registry import DEFAULT_BENCHMARK
 from app.deps import QueueDep, SessionDep, SettingsDep
 from app.errors import InputError
+from app.specform import family_forms
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
 from app.submissions.views import submission_out
@@ -23,14 +24,46 @@ router = APIRouter(include_in_schema=False)
 DEFAULT_SPEC = {"preset": "tiny_resnet_digits", "overrides": {}}
 
 
+def curl_command(base_url: str, body: dict[str, Any]) -> str:
+    """The same submission as one API request, with the JSON quoted for a POSIX shell."""
+    payload = json.dumps(body, indent=2, sort_keys=True).replace("'", "'\\''")
+    return (
+        f"curl -X POST {base_url.rstrip('/')}/api/v1/submissions \\\n"
+        '  -H "Authorization: Bearer $ARCHARENA_TOKEN" -H "Content-Type: application/json" \\\n'
+        f"  -d '{payload}'"
+    )
+
+
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
 def submission_page(submission_id: int, request: Request, session: SessionDep) -> HTMLResponse:
     submission = submission_out(service.get_submission(session, submission_id))
-    return render(request, "submission.html", {"s": submission, "data": submission.model_dump(mode="json")})
+    body = {
+        "benchmark": submission.benchmark,
+        "name": submission.name,
+        "description": submission.description,
+        "spec": submission.spec,
+        "seeds": submission.seeds_requested,
+    }
+    others = service.list_submissions(
+        session, benchmark=submission.benchmark, user=None, status="finished", limit=50, offset=0
+    )
+    candidates = sorted((o for o in others if o.id != submission.id), key=lambda o: (not o.is_baseline, -o.id))
+    context = {
+        "s": submission,
+        "data": submission.model_dump(mode="json"),
+        "curl": curl_command(str(request.base_url), body),
+        "candidates": [{"id": o.id, "name": o.name, "baseline": o.is_baseline} for o in candidates[:20]],
+    }
+    return render(request, "submission.html", context)
 
 
 @router.get("/submit", response_class=HTMLResponse)
-def submit_form(request: Request, benchmark: str = DEFAULT_BENCHMARK) -> HTMLResponse:
+def submit_form(
+    request: Request,
+    session: SessionDep,
+    benchmark: str = DEFAULT_BENCHMARK,
+    from_: Annotated[int | None, Query(alias="from", ge=1, le=2**62)] = None,
+) -> HTMLResponse:
     form = {
         "benchmark": benchmark,
         "name": "",
@@ -39,6 +72,15 @@ def submit_form(request: Request, benchmark: str = DEFAULT_BENCHMARK) -> HTMLRes
         "seeds": "",
         "token": "",
     }
+    if from_ is not None:  # "resubmit with changes": start from another submission's canonical spec
+        source = service.get_submission(session, from_)
+        form.update(
+            benchmark=source.benchmark,
+            name=f"{source.name} (changed)"[:120],
+            description=source.description,
+            spec=json.dumps(source.spec, indent=2),
+            seeds=str(source.seeds_requested),
+        )
     return _render_form(request, form, [])
 
 
@@ -107,4 +149,5 @@ def _error(field: str, msg: str) -> dict[str, Any]:
 def _render_form(
     request: Request, form: dict[str, str], errors: list[dict[str, Any]], status_code: int = 200
 ) -> HTMLResponse:
-    return render(request, "submit.html", {"form": form, "errors": errors, "presets": sorted(PRESETS)}, status_code)
+    context = {"form": form, "errors": errors, "presets": sorted(PRESETS), "forms": family_forms()}
+    return render(request, "submit.html", context, status_code)

@@ -144,3 +144,48 @@ def aggregate_status(counts: dict[str, int]) -> str:
 
 def stale_running_runs(session: Session, older_than: datetime) -> list[Run]:
     return list(session.scalars(select(Run).where(Run.status == RunStatus.RUNNING, Run.heartbeat_at < older_than)))
+
+
+def touch_heartbeat(session: Session, run_id: int, worker: str) -> bool:
+    """Mark the run alive. False when this worker no longer holds it (the reaper gave it to another)."""
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.RUNNING, Run.worker == worker)
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _stale(run: Run, older_than: datetime) -> Any:
+    """The guard of every reaper write: still running, still this many attempts, and still silent (a worker
+    that heartbeats between the reaper's read and its write keeps its run)."""
+    return (
+        (Run.id == run.id)
+        & (Run.status == RunStatus.RUNNING)
+        & (Run.attempts == run.attempts)
+        & (Run.heartbeat_at < older_than)
+    )
+
+
+def requeue_stale_run(session: Session, run: Run, older_than: datetime) -> bool:
+    """Put a run whose worker stopped responding back in the queue. Attempts were counted at claim; the next
+    claim resets its epoch history."""
+    result = session.execute(
+        update(Run)
+        .where(_stale(run, older_than))
+        .values(status=RunStatus.QUEUED)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def fail_stale_run(session: Session, run: Run, older_than: datetime, kind: str, message: str) -> bool:
+    """End a run whose worker stopped responding too many times."""
+    result = session.execute(
+        update(Run)
+        .where(_stale(run, older_than))
+        .values(status=RunStatus.FAILED, finished_at=utcnow(), error_kind=kind, error_message=message)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

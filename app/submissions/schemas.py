@@ -71,6 +71,9 @@ class RunOut(OutModel):
     test_acc: float | None
     test2_loss: float | None
     test2_acc: float | None
+    test2_texture_acc: float | None = Field(
+        description="Cue-conflict test: fraction of predictions naming the texture."
+    )
     wall_seconds: float | None
     images_per_second: float | None
     error_kind: str | None

@@ -96,3 +96,22 @@ def test_leaderboard_page_shows_entries_and_chart(client: TestClient, finished_b
     assert client.get("/").status_code == 200  # redirected to the default benchmark
     assert client.get("/benchmarks/nope").status_code == 404
     assert client.get("/vendor/plotly.min.js").headers["content-type"].startswith("text/javascript")
+
+
+def test_shape_bias_on_the_cue_conflict_benchmark(client: TestClient, sqlite_settings: Settings) -> None:
+    shape_accs, texture_accs = [0.60, 0.70], [0.20, 0.10]
+    with session_scope(sqlite_settings.database_url) as session:
+        user = get_or_create_user(session, "bias-test")
+        body = SubmissionIn(
+            benchmark="shapes", name="cnn", spec={"preset": "tiny_resnet_synth", "overrides": {}}, seeds=2
+        )
+        submission = create_submission(session, user, body, max_epochs=sqlite_settings.max_epochs)
+        for run, shape, texture in zip(submission.runs, shape_accs, texture_accs, strict=True):
+            values = {"status": "finished", "test_acc": 0.9, "test2_acc": shape, "test2_texture_acc": texture}
+            session.execute(update(Run).where(Run.id == run.id).values(**values))
+    entry = client.get("/api/v1/benchmarks/shapes/leaderboard").json()["entries"][0]
+    expected = statistics.fmean(s / (s + t) for s, t in zip(shape_accs, texture_accs, strict=True))
+    assert entry["shape_bias"] == pytest.approx(expected)
+    assert any("shape bias" in note for note in entry["notes"])
+    run = client.get(f"/api/v1/submissions/{entry['id']}").json()["runs"][0]
+    assert run["test2_texture_acc"] == pytest.approx(0.20)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -201,6 +202,10 @@ def _device_splits(splits: Splits, device: torch.device) -> dict[str, DeviceSpli
     }
     if splits.test2 is not None:
         out["test2"] = to_device_split(splits.test2.x, splits.test2.y, device)
+        if splits.test2_texture_y is not None:
+            # Cue-conflict images scored against their texture class: the same images, other labels.
+            texture_y = torch.as_tensor(np.asarray(splits.test2_texture_y, dtype=np.int64), device=device)
+            out["test2_texture"] = DeviceSplit(x=out["test2"].x, y=texture_y)
     return out
 
 
@@ -395,6 +400,7 @@ def _final_result(
     test2_acc: float | None = None
     if "test2" in data:
         test2_loss, test2_acc = evaluate(model, data["test2"], eval_bs)
+    test2_texture_acc = evaluate(model, data["test2_texture"], eval_bs)[1] if "test2_texture" in data else None
     last = history[-1]
     return TrainResult(
         train_loss=train_loss,
@@ -405,6 +411,7 @@ def _final_result(
         test_acc=test_acc,
         test2_loss=test2_loss,
         test2_acc=test2_acc,
+        test2_texture_acc=test2_texture_acc,
         wall_seconds=time.perf_counter() - opts.t_start,
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0,
         device=describe_device(dev),

@@ -56,6 +56,9 @@ class TrainResult:
     spec_hash: str
     seed: int
     epochs: list[EpochMetrics]
+    test2_texture_acc: float | None = None
+    """On a cue-conflict second test set: how often the prediction is the texture's class (shape bias =
+    test2_acc / (test2_acc + test2_texture_acc))."""
 
 
 class TrainingFailed(Exception):

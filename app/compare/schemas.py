@@ -1,0 +1,30 @@
+"""Response model of the compare API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from app.schemas import OutModel
+from app.submissions.schemas import SubmissionOut
+
+
+class PairOut(OutModel):
+    a: int
+    b: int
+    p_a_beats_b: float | None = Field(description="P(A > B) for one random seed of each (Mann–Whitney U / n_a·n_b).")
+    ci: list[float] | None = Field(description="95% stratified bootstrap interval of P(A > B).")
+    diff_mean: float | None = Field(description="Mean test accuracy of A minus that of B.")
+
+
+class SpecDiffOut(OutModel):
+    key: str = Field(description="Dotted path into the canonical spec.")
+    values: list[Any] = Field(description="The value in each compared submission, in order.")
+    present: list[bool] = Field(description="Whether the key exists in each spec (false: absent, value null).")
+
+
+class CompareOut(OutModel):
+    submissions: list[SubmissionOut]
+    pairs: list[PairOut]
+    spec_diff: list[SpecDiffOut]

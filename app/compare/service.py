@@ -1,0 +1,93 @@
+"""Two to four submissions side by side: P(A > B) per pair from per-seed test accuracies, and the spec keys that
+differ. Services never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import combinations
+from statistics import fmean
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.compare.schemas import CompareOut, PairOut, SpecDiffOut
+from app.db.tables import RunStatus
+from app.errors import InputError
+from app.stats.compare import prob_superiority
+from app.submissions import service as submissions
+from app.submissions.schemas import SubmissionOut
+from app.submissions.views import submission_out
+
+MIN_IDS, MAX_IDS = 2, 4
+_MISSING = object()
+
+
+def parse_ids(raw: Iterable[str], *, dedupe: bool = True) -> list[int]:
+    """``?ids=1,2&ids=3`` → ``[1, 2, 3]``: commas and repeats both work; duplicates are dropped unless
+    ``dedupe`` is off (the API compares exactly what it was asked to)."""
+    ids: list[int] = []
+    for part in (p.strip() for chunk in raw for p in chunk.split(",")):
+        if not part:
+            continue
+        if not part.isdigit() or not 1 <= int(part) <= 2**62:
+            raise InputError.one(["query", "ids"], f"{part[:20]!r} is not a submission id")
+        if not dedupe or int(part) not in ids:
+            ids.append(int(part))
+    if not MIN_IDS <= len(ids) <= MAX_IDS:
+        raise InputError.one(["query", "ids"], f"compare takes {MIN_IDS} to {MAX_IDS} submission ids, got {len(ids)}")
+    return ids
+
+
+def test_accs(submission: SubmissionOut) -> list[float]:
+    return [r.test_acc for r in submission.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
+
+
+def pair(a: SubmissionOut, b: SubmissionOut) -> PairOut:
+    xa, xb = test_accs(a), test_accs(b)
+    if not xa or not xb:
+        return PairOut(a=a.id, b=b.id, p_a_beats_b=None, ci=None, diff_mean=None)
+    p, low, high = prob_superiority(xa, xb)
+    return PairOut(a=a.id, b=b.id, p_a_beats_b=p, ci=[low, high], diff_mean=fmean(xa) - fmean(xb))
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts and lists as dotted keys (``stages.0.depth``); leaves are kept as they are."""
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[str, Any]] = ((str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((str(i), v) for i, v in enumerate(value))
+    else:
+        return {prefix: value}
+    flat: dict[str, Any] = {}
+    for key, child in items:
+        flat.update(flatten(child, f"{prefix}.{key}" if prefix else key))
+    if not flat and prefix:
+        flat[prefix] = value
+    return flat
+
+
+def spec_diff(specs: Sequence[Mapping[str, Any]]) -> list[SpecDiffOut]:
+    """The keys whose values are not the same in every spec (absent counts as different)."""
+    flats = [flatten(s) for s in specs]
+    keys = sorted(set().union(*flats))
+    out = []
+    for key in keys:
+        values = [f.get(key, _MISSING) for f in flats]
+        if any(v != values[0] for v in values[1:]):
+            out.append(
+                SpecDiffOut(
+                    key=key,
+                    values=[None if v is _MISSING else v for v in values],
+                    present=[v is not _MISSING for v in values],
+                )
+            )
+    return out
+
+
+def compare(session: Session, ids: Sequence[int]) -> CompareOut:
+    subs = [submission_out(submissions.get_submission(session, i)) for i in ids]
+    return CompareOut(
+        submissions=subs,
+        pairs=[pair(a, b) for a, b in combinations(subs, 2)],
+        spec_diff=spec_diff([s.spec for s in subs]),
+    )
