@@ -9,8 +9,7 @@ from html import escape
 from statistics import fmean, stdev
 from typing import Any
 
-import plotly.graph_objects as go
-
+from app.figures import Figure, scatter
 from app.leaderboard.plots import AXIS, LAYOUT, PALETTE
 from app.submissions.schemas import SubmissionOut
 
@@ -28,7 +27,7 @@ def mean_curve(submission: SubmissionOut) -> tuple[list[int], list[float], list[
 
 
 def curves_figure(subs: Sequence[SubmissionOut]) -> dict[str, Any]:
-    fig = go.Figure()
+    fig = Figure()
     for i, sub in enumerate(subs):
         color = PALETTE[i % len(PALETTE)]
         epochs, means, stds = mean_curve(sub)
@@ -38,7 +37,7 @@ def curves_figure(subs: Sequence[SubmissionOut]) -> dict[str, Any]:
             ::-1
         ]
         fig.add_trace(
-            go.Scatter(
+            scatter(
                 x=epochs + epochs[::-1],
                 y=band_y,
                 fill="toself",
@@ -51,7 +50,7 @@ def curves_figure(subs: Sequence[SubmissionOut]) -> dict[str, Any]:
             )
         )
         fig.add_trace(
-            go.Scatter(
+            scatter(
                 x=epochs,
                 y=means,
                 mode="lines+markers",

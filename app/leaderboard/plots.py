@@ -10,8 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-import plotly.graph_objects as go
-
+from app.figures import Figure, scatter
 from app.leaderboard.service import Entry
 from app.stats.frontier import pareto_front
 
@@ -87,11 +86,11 @@ def _error_y(members: Sequence[Entry]) -> dict[str, Any]:
 
 
 def _markers(
-    fig: go.Figure, entries: Sequence[Entry], color_by: str, x_of: Callable[[Entry], Any], y: str, hover: str
+    fig: Figure, entries: Sequence[Entry], color_by: str, x_of: Callable[[Entry], Any], y: str, hover: str
 ) -> None:
     for i, (group, members) in enumerate(_groups(entries, color_by)):
         fig.add_trace(
-            go.Scatter(
+            scatter(
                 x=[x_of(e) for e in members],
                 y=[_y(e, y) for e in members],
                 mode="markers",
@@ -113,7 +112,7 @@ def frontier_figure(
     if color_by not in COLOR_BY or x not in X_AXES or y not in Y_AXES:
         raise ValueError(f"unknown figure variant {figure_key(color_by, x, y)!r}")
     scored = [e for e in entries if _y(e, y) is not None]
-    fig = go.Figure()
+    fig = Figure()
     hover = f"<b>%{{text}}</b><br>%{{customdata[2]}}<br>{_HOVER_X[x]}<br>{_HOVER_Y[y]}<extra></extra>"
     _markers(fig, scored, color_by, lambda e: getattr(e, x), y, hover)
     costs = [float(getattr(e, x)) for e in scored]
@@ -121,7 +120,7 @@ def frontier_figure(
     front = sorted((scored[i] for i in pareto_front(costs, scores)), key=lambda e: getattr(e, x)) if scored else []
     if front:
         fig.add_trace(
-            go.Scatter(
+            scatter(
                 x=[getattr(e, x) for e in front],
                 y=[_y(e, y) for e in front],
                 mode="lines",
@@ -148,7 +147,7 @@ def second_test_figure(entries: Sequence[Entry], fit: Mapping[str, float] | None
     """Second-test against first-test accuracy, the benchmark's fitted line with a ±2σ band, and flagged
     entries (far below the line: possibly tuned to the first test set) drawn in red."""
     both = [e for e in entries if e.test_acc_mean is not None and e.test2_acc_mean is not None]
-    fig = go.Figure()
+    fig = Figure()
     hover = "<b>%{text}</b><br>test %{x:.2%} · second test %{y:.2%}<br>residual %{customdata[7]:+.2%}<extra></extra>"
     for name, members, color in (
         ("entries", [e for e in both if not e.test2_flag], "#1f77b4"),
@@ -156,7 +155,7 @@ def second_test_figure(entries: Sequence[Entry], fit: Mapping[str, float] | None
     ):
         if members:
             fig.add_trace(
-                go.Scatter(
+                scatter(
                     x=[e.test_acc_mean for e in members],
                     y=[e.test2_acc_mean for e in members],
                     mode="markers",
@@ -170,10 +169,10 @@ def second_test_figure(entries: Sequence[Entry], fit: Mapping[str, float] | None
     if fit and both:
         xs = [min(e.test_acc_mean or 0.0 for e in both), max(e.test_acc_mean or 0.0 for e in both)]
         line = [fit["intercept"] + fit["slope"] * v for v in xs]
-        fig.add_trace(go.Scatter(x=xs, y=line, mode="lines", name="fit", line={"color": "#444"}, hoverinfo="skip"))
+        fig.add_trace(scatter(x=xs, y=line, mode="lines", name="fit", line={"color": "#444"}, hoverinfo="skip"))
         for sign in (-2, 2):
             fig.add_trace(
-                go.Scatter(
+                scatter(
                     x=xs,
                     y=[v + sign * fit["sigma"] for v in line],
                     mode="lines",
@@ -195,7 +194,7 @@ def second_test_figure(entries: Sequence[Entry], fit: Mapping[str, float] | None
 def timeline_figure(entries: Sequence[Entry], color_by: str = "family") -> dict[str, Any]:
     """Mean test accuracy over submission date, with 95% CI error bars."""
     scored = [e for e in entries if e.test_acc_mean is not None]
-    fig = go.Figure()
+    fig = Figure()
     hover = "<b>%{text}</b><br>%{customdata[2]}<br>%{x}<br>test acc %{y:.2%}<extra></extra>"
     _markers(fig, scored, color_by, lambda e: e.created_at.isoformat(), "test", hover)
     fig.update_layout(
