@@ -85,9 +85,9 @@
         fill: "toself", fillcolor: "rgba(52,81,178,0.15)", line: {width: 0}, hoverinfo: "skip", name: "val acc ± std", legendgroup: "mean"});
       traces.push({x: band.x, y: band.mean, yaxis: "y2", name: "val acc mean", legendgroup: "mean", line: {color: "#3451b2", width: 3}});
     }
-    var layout = {xaxis: {title: {text: "epoch"}}, yaxis: {title: {text: "loss"}},
+    var layout = {xaxis: {title: {text: "epoch"}, tickformat: "d", dtick: 1}, yaxis: {title: {text: "loss"}},
       yaxis2: {title: {text: "val accuracy"}, overlaying: "y", side: "right", tickformat: ".0%"},
-      margin: {l: 60, r: 60, t: 20, b: 50}, legend: {orientation: "h", y: -0.25}, height: 380, template: "plotly_white"};
+      margin: {l: 60, r: 60, t: 20, b: 50}, legend: {orientation: "h", y: -0.25}, height: 380, paper_bgcolor: "#fff", plot_bgcolor: "#fff"};
     var el = document.getElementById("curves");
     Plotly.react(el, traces, layout, {responsive: true, displaylogo: false}).then(function () { el.dataset.rendered = "true"; });
   }
