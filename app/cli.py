@@ -129,6 +129,7 @@ def demo(
 ) -> None:
     """Everything on this machine: SQLite database, SQLite broker, a worker, baselines, the web app."""
     from app.db.session import session_scope
+    from app.studies.service import seed_studies
     from app.submissions.baselines import seed_baselines
 
     settings = get_settings()
@@ -137,7 +138,9 @@ def demo(
     migrate()
     with session_scope(settings.database_url) as session:
         created = seed_baselines(session, max_epochs=settings.max_epochs)
-    typer.echo(f"baselines: {len(created)} new; queued runs sent: {_send_queued()}")
+        studies = seed_studies(session, max_epochs=settings.max_epochs)
+    # After the commit: every queued run (baselines, then the studies' variants) goes to the broker.
+    typer.echo(f"baselines: {len(created)} new; studies: {len(studies)} new; queued runs sent: {_send_queued()}")
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     procs = [
@@ -234,7 +237,7 @@ def submit(
 
     body = {"benchmark": benchmark, "name": name, "spec": json.loads(spec_file.read_text())}
     res = httpx.post(f"{url}/api/v1/submissions", json=body, headers={"Authorization": f"Bearer {token}"})
-    if res.status_code != 201:
+    if res.status_code not in (200, 201):
         typer.echo(f"{res.status_code}: {res.text}", err=True)
         raise typer.Exit(1)
     typer.echo(f"{url}{res.json()['url']}")

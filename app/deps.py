@@ -66,3 +66,18 @@ def require_user(
 
 
 UserDep = Annotated[User, Depends(require_user)]
+
+
+def web_user(request: Request, session: SessionDep) -> User | None:
+    """The logged-in user of a browser request (signed session cookie), or None."""
+    from app.accounts.service import get_user
+    from app.accounts.web import session_of
+
+    found = session_of(request)
+    if found is None:
+        return None
+    user = get_user(session, found[0])
+    return user if user is not None and user.name == found[1] else None
+
+
+WebUserDep = Annotated[User | None, Depends(web_user)]

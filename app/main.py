@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app import web
+from app.accounts.pages import router as account_pages
 from app.compare.api import router as compare_api
 from app.compare.pages import router as compare_pages
 from app.config import Settings, get_settings
@@ -19,6 +20,8 @@ from app.leaderboard.api import router as leaderboard_api
 from app.leaderboard.pages import router as leaderboard_pages
 from app.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from app.queueview.pages import router as queue_pages
+from app.studies.api import router as studies_api
+from app.studies.pages import router as studies_pages
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
 
@@ -42,6 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compare_api)
     app.include_router(compare_pages)
     app.include_router(queue_pages)
+    app.include_router(studies_api)
+    app.include_router(studies_pages)
+    app.include_router(account_pages)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

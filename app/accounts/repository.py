@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.tables import ApiToken, User, utcnow
+from app.db.tables import ApiToken, Run, RunStatus, Submission, User, utcnow
 
 
 def get_user_by_name(session: Session, name: str) -> User | None:
     return session.scalar(select(User).where(User.name == name))
 
 
-def add_user(session: Session, name: str, *, is_admin: bool = False) -> User:
-    user = User(name=name, is_admin=is_admin)
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def add_user(session: Session, name: str, *, is_admin: bool = False, password_hash: str | None = None) -> User:
+    user = User(name=name, is_admin=is_admin, password_hash=password_hash)
     session.add(user)
     session.flush()
     return user
@@ -40,4 +46,54 @@ def touch_token(session: Session, token_id: int) -> None:
         .where(ApiToken.id == token_id)
         .values(last_used_at=utcnow())
         .execution_options(synchronize_session=False)
+    )
+
+
+def set_password_hash(session: Session, user_id: int, password_hash: str) -> None:
+    session.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())))
+
+
+def revoke_token(session: Session, user_id: int, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; False when it is not theirs or already revoked."""
+    done = session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+def count_charged_submissions(
+    session: Session, user_id: int, benchmark: str, since: datetime, refunded_kinds: tuple[str, ...]
+) -> int:
+    """The user's submissions on a benchmark since `since`, less those whose runs all failed for one of
+    `refunded_kinds` (infrastructure failures are not the submitter's fault)."""
+    charged_run = exists().where(
+        Run.submission_id == Submission.id,
+        or_(Run.status != RunStatus.FAILED, Run.error_kind.is_(None), Run.error_kind.not_in(refunded_kinds)),
+    )
+    no_runs = ~exists().where(Run.submission_id == Submission.id)
+    query = select(func.count(Submission.id)).where(
+        and_(Submission.user_id == user_id, Submission.benchmark == benchmark, Submission.created_at >= since),
+        or_(charged_run, no_runs),
+    )
+    return int(session.scalar(query) or 0)
+
+
+def find_same_spec(session: Session, benchmark: str, spec_hash: str, recipe_version: str) -> Submission | None:
+    """The oldest submission of this exact spec under this recipe version, by anyone."""
+    return session.scalar(
+        select(Submission)
+        .where(
+            Submission.benchmark == benchmark,
+            Submission.spec_hash == spec_hash,
+            Submission.recipe_version == recipe_version,
+        )
+        .order_by(Submission.id)
+        .limit(1)
     )

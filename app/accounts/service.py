@@ -7,19 +7,28 @@ import hashlib
 import re
 import secrets
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from app.accounts import repository as repo
-from app.db.tables import User
+from app.db.tables import ApiToken, User
 
 TOKEN_PREFIX = "aa_"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 DEMO_USER = "demo"
 BASELINE_USER = "archarena"
+RESERVED_NAMES = frozenset({DEMO_USER, BASELINE_USER, "admin"})
+MIN_PASSWORD = 8
+_hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 
 
 class InvalidName(ValueError):
     pass
+
+
+class SignupError(ValueError):
+    """Why a sign-up was refused, in words for the form."""
 
 
 def hash_token(token: str) -> str:
@@ -48,3 +57,44 @@ def authenticate(session: Session, token: str) -> User | None:
         return None
     repo.touch_token(session, found.id)
     return found.user
+
+
+def sign_up(session: Session, name: str, password: str) -> User:
+    if not USERNAME_RE.match(name):
+        raise SignupError("a user name is 1-64 characters of letters, digits, '_', '.' or '-'")
+    if name.lower() in RESERVED_NAMES or repo.get_user_by_name(session, name) is not None:
+        raise SignupError(f"the name {name!r} is taken")
+    if len(password) < MIN_PASSWORD:
+        raise SignupError(f"a password has at least {MIN_PASSWORD} characters")
+    return repo.add_user(session, name, password_hash=_hasher.hash(password))
+
+
+def log_in(session: Session, name: str, password: str) -> User | None:
+    """The user when the password matches; None otherwise (with the same cost either way)."""
+    user = repo.get_user_by_name(session, name) if USERNAME_RE.match(name) else None
+    if user is None or user.password_hash is None:
+        _hasher.hash(password)  # equal work, so timing does not tell which names exist
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        repo.set_password_hash(session, user.id, _hasher.hash(password))
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return repo.get_user(session, user_id)
+
+
+def get_user_by_name(session: Session, name: str) -> User | None:
+    return repo.get_user_by_name(session, name) if USERNAME_RE.match(name) else None
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    return repo.tokens_of(session, user.id)
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> bool:
+    return repo.revoke_token(session, user.id, token_id)

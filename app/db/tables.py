@@ -40,6 +40,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # argon2id hash of the web log-in password; None for users who only use API tokens (made by the CLI).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", lazy="raise")
@@ -58,6 +60,27 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship(back_populates="tokens", lazy="raise")
+
+
+class Study(Base):
+    """A base spec, one varied axis and its values, on one benchmark: expanded into ordinary submissions."""
+
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    benchmark: Mapped[str] = mapped_column(String(64), index=True)
+    axis: Mapped[str] = mapped_column(String(16))
+    match: Mapped[str | None] = mapped_column(String(8))
+    seeds: Mapped[int] = mapped_column(Integer)
+    base_spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # One plan per value: label, value, width, adjustment, params, macs, submission_id (None: not matched), reason.
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="raise")
 
 
 class Submission(Base):
@@ -79,6 +102,8 @@ class Submission(Base):
     seeds_requested: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED, index=True)
     is_baseline: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The study this submission is a variant of; deleting a study leaves its submissions on the leaderboard.
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from app.deps import QueueDep, SessionDep, SettingsDep, UserDep
-from app.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND
+from app.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
+from app.quotas import QUOTA_HEADERS_DOC, QuotaExceeded
+from app.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
 from app.submissions import service
 from app.submissions.schemas import (
     SpecValidateIn,
@@ -20,9 +22,32 @@ from app.submissions.views import submission_out, summary_out
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 SubmissionId = Annotated[int, Path(ge=1, le=2**62, description="A submission's id.")]
+SUBMIT_RESPONSES: dict[int | str, dict[str, object]] = {
+    201: {"description": "Created and queued; the quota headers count it.", "headers": QUOTA_HEADERS_DOC},
+    200: {
+        "model": SubmissionOut,
+        "description": "A duplicate: this spec, benchmark and recipe version were already submitted (by anyone). "
+        "Nothing is queued and no quota is spent; the body is the existing submission, which "
+        "`X-Duplicate-Of` and `Location` point at.",
+        "headers": {
+            **QUOTA_HEADERS_DOC,
+            "X-Duplicate-Of": {"description": "The existing submission's id.", "schema": {"type": "integer"}},
+        },
+    },
+    429: {
+        "model": MessageOut,
+        "description": "The daily quota for this benchmark is used up (or too many requests); see Retry-After.",
+        "headers": {
+            **QUOTA_HEADERS_DOC,
+            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}},
+        },
+    },
+}
 
 
-@router.post("/specs/validate", responses=ERROR_RESPONSES)
+@router.post(
+    "/specs/validate", responses={**ERROR_RESPONSES, **RATE_LIMIT_RESPONSES}, dependencies=[Depends(rate_limited)]
+)
 def validate_spec(body: SpecValidateIn) -> SpecValidateOut:
     """Params, MACs, FLOPs, canonical spec and hash for a benchmark. No token needed; nothing is stored."""
     checked = service.validate_spec(body.benchmark, body.spec)
@@ -40,11 +65,29 @@ def validate_spec(body: SpecValidateIn) -> SpecValidateOut:
     )
 
 
-@router.post("/submissions", status_code=status.HTTP_201_CREATED, responses={**ERROR_RESPONSES, **AUTH_RESPONSES})
+@router.post(
+    "/submissions",
+    status_code=status.HTTP_201_CREATED,
+    responses={**ERROR_RESPONSES, **AUTH_RESPONSES, **SUBMIT_RESPONSES},
+    dependencies=[Depends(rate_limited)],
+)
 def create_submission(
-    body: SubmissionIn, user: UserDep, session: SessionDep, queue: QueueDep, settings: SettingsDep
+    body: SubmissionIn, user: UserDep, session: SessionDep, queue: QueueDep, settings: SettingsDep, response: Response
 ) -> SubmissionOut:
-    submission = service.create_submission(session, user, body, max_epochs=settings.max_epochs)
+    """Queue a spec for training. Spends one of the user's daily submissions on that benchmark (headers
+    `X-Quota-*`); a duplicate of an existing spec answers 200 with that submission and costs nothing."""
+    try:
+        outcome = service.submit(session, user, body, max_epochs=settings.max_epochs)
+    except QuotaExceeded as exc:
+        headers = {**exc.quota.headers(), "Retry-After": str(exc.retry_after_s)}
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers=headers) from None
+    response.headers.update(outcome.quota.headers())
+    submission = outcome.submission
+    if outcome.duplicate:
+        response.status_code = status.HTTP_200_OK
+        response.headers["X-Duplicate-Of"] = str(submission.id)
+        response.headers["Location"] = f"/api/v1/submissions/{submission.id}"
+        return submission_out(service.get_submission(session, submission.id))
     session.commit()
     queue.send_train_runs(service.run_ids(submission))  # after the commit: a worker never sees a missing row
     return submission_out(service.get_submission(session, submission.id))

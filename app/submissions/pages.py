@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.accounts.service import DEMO_USER, authenticate, get_or_create_user
+from app.accounts import web as accounts_web
+from app.accounts.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.benchmarks.registry import DEFAULT_BENCHMARK
-from app.deps import QueueDep, SessionDep, SettingsDep
+from app.db.tables import User
+from app.deps import QueueDep, SessionDep, SettingsDep, WebUserDep
 from app.errors import InputError
+from app.quotas import QuotaExceeded, daily_limit, quota_for
+from app.ratelimit import rate_limited
 from app.specform import family_forms
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
@@ -61,6 +65,8 @@ def submission_page(submission_id: int, request: Request, session: SessionDep) -
 def submit_form(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
+    web_user: WebUserDep,
     benchmark: str = DEFAULT_BENCHMARK,
     from_: Annotated[int | None, Query(alias="from", ge=1, le=2**62)] = None,
 ) -> HTMLResponse:
@@ -81,31 +87,38 @@ def submit_form(
             spec=json.dumps(source.spec, indent=2),
             seeds=str(source.seeds_requested),
         )
-    return _render_form(request, form, [])
+    return _render_form(request, form, [], quota=_quota_line(session, _submitter(session, settings, web_user), form))
 
 
-@router.post("/submit", response_model=None)
+@router.post("/submit", response_model=None, dependencies=[Depends(rate_limited)])
 def submit(
     request: Request,
     session: SessionDep,
     queue: QueueDep,
     settings: SettingsDep,
+    web_user: WebUserDep,
     name: Annotated[str, Form(max_length=200)],
     spec: Annotated[str, Form(max_length=65536)],
     benchmark: Annotated[str, Form(max_length=64)] = DEFAULT_BENCHMARK,
     description: Annotated[str, Form(max_length=4000)] = "",
     seeds: Annotated[str, Form(max_length=8)] = "",
     token: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)] = "",
 ) -> Response:
+    if not accounts_web.csrf_ok(request, csrf):
+        return accounts_web.csrf_refused(request)
     form = {"benchmark": benchmark, "name": name, "description": description, "spec": spec, "seeds": seeds, "token": ""}
+    user: User | None
     if token:
         user = authenticate(session, token.strip())
         if user is None:
             return _render_form(request, form, [_error("token", "this API token is unknown or revoked")], 401)
+    elif web_user is not None:
+        user = web_user
     elif settings.mode == "demo":
         user = get_or_create_user(session, DEMO_USER)
     else:
-        return _render_form(request, form, [_error("token", "an API token is required to submit")], 401)
+        return _render_form(request, form, [_error("token", "log in, or give an API token, to submit")], 401)
     try:
         body = SubmissionIn(
             benchmark=benchmark,
@@ -114,16 +127,35 @@ def submit(
             spec=_parse_spec_text(spec),
             seeds=int(seeds) if seeds.strip() else None,
         )
-        submission = service.create_submission(session, user, body, max_epochs=settings.max_epochs)
+        outcome = service.submit(session, user, body, max_epochs=settings.max_epochs)
+    except QuotaExceeded as exc:
+        return _render_form(request, form, [_error("quota", str(exc))], 429, quota=exc.quota.message)
     except InputError as exc:
         return _render_form(request, form, exc.errors, 422)
     except ValidationError as exc:
         return _render_form(request, form, [_error(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()], 422)
     except ValueError as exc:
         return _render_form(request, form, [_error("seeds", str(exc))], 422)
+    submission = outcome.submission
+    if outcome.duplicate:  # nothing new to train, nothing spent: show the existing entry
+        return RedirectResponse(f"/submissions/{submission.id}?duplicate=1", status_code=303)
     session.commit()
     queue.send_train_runs(service.run_ids(submission))
     return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
+
+
+def _submitter(session: SessionDep, settings: SettingsDep, web_user: User | None) -> User | None:
+    """Who a blank-token submission would be filed under: the logged-in user, else the demo user in the demo."""
+    if web_user is not None:
+        return web_user
+    return get_user_by_name(session, DEMO_USER) if settings.mode == "demo" else None
+
+
+def _quota_line(session: SessionDep, user: User | None, form: dict[str, str]) -> str:
+    if user is None:
+        limit = daily_limit(form["benchmark"])
+        return f"{limit} of {limit} left, resets 00:00 UTC"
+    return quota_for(session, user, form["benchmark"]).message
 
 
 def _parse_spec_text(text: str) -> dict[str, Any]:
@@ -147,7 +179,12 @@ def _error(field: str, msg: str) -> dict[str, Any]:
 
 
 def _render_form(
-    request: Request, form: dict[str, str], errors: list[dict[str, Any]], status_code: int = 200
+    request: Request,
+    form: dict[str, str],
+    errors: list[dict[str, Any]],
+    status_code: int = 200,
+    *,
+    quota: str | None = None,
 ) -> HTMLResponse:
-    context = {"form": form, "errors": errors, "presets": sorted(PRESETS), "forms": family_forms()}
-    return render(request, "submit.html", context, status_code)
+    context = {"form": form, "errors": errors, "presets": sorted(PRESETS), "forms": family_forms(), "quota": quota}
+    return accounts_web.render_form_page(request, "submit.html", context, status_code)

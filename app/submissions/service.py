@@ -7,10 +7,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app import quotas
+from app.accounts import repository as accounts_repo
 from app.benchmarks.recipes import Recipe
 from app.benchmarks.registry import Benchmark, UnknownBenchmark, all_benchmarks, get_benchmark
 from app.db.tables import RunStatus, Submission, User
 from app.errors import Forbidden, InputError, NotFound
+from app.quotas import Quota
 from app.submissions import repository as repo
 from app.submissions.schemas import SubmissionIn
 from app.zoo.limits import check_limits
@@ -72,8 +75,34 @@ def _in_body(error: dict[str, Any]) -> dict[str, Any]:
     return {**error, "loc": ["body", *error["loc"]]}
 
 
-def create_submission(session: Session, user: User, body: SubmissionIn, *, max_epochs: int | None) -> Submission:
+@dataclass(frozen=True)
+class SubmitOutcome:
+    submission: Submission
+    duplicate: bool  # True: an existing submission of the same spec, returned instead of a new one
+    quota: Quota
+
+
+def submit(session: Session, user: User, body: SubmissionIn, *, max_epochs: int | None) -> SubmitOutcome:
+    """A user's submission through the web or the API: a duplicate of an existing spec (same hash, benchmark and
+    recipe version, by anyone) is answered with that submission for free; anything else spends daily quota
+    (QuotaExceeded when none is left)."""
     validated = validate_spec(body.benchmark, body.spec)
+    recipe_version = effective_recipe_version(validated.benchmark.recipe, max_epochs)
+    existing = accounts_repo.find_same_spec(session, validated.benchmark.slug, validated.hash, recipe_version)
+    if existing is not None:
+        return SubmitOutcome(existing, True, quotas.quota_for(session, user, validated.benchmark.slug))
+    quota = quotas.charge(session, user, validated.benchmark.slug)
+    return SubmitOutcome(_create(session, user, body, validated, max_epochs), False, quota)
+
+
+def create_submission(session: Session, user: User, body: SubmissionIn, *, max_epochs: int | None) -> Submission:
+    """A new submission with no quota or duplicate check (seeded baselines, tests)."""
+    return _create(session, user, body, validate_spec(body.benchmark, body.spec), max_epochs)
+
+
+def _create(
+    session: Session, user: User, body: SubmissionIn, validated: ValidatedSpec, max_epochs: int | None
+) -> Submission:
     benchmark = validated.benchmark
     seeds = body.seeds or benchmark.default_seeds
     if seeds > benchmark.max_seeds:

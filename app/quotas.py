@@ -1,0 +1,76 @@
+"""Daily submission quotas: per user, per benchmark, per UTC day, shown before they bite.
+
+A submission whose runs all failed for infrastructure reasons (the worker crashed, or the run hit the time
+limit) is refunded; a duplicate of an existing spec costs nothing because nothing new is trained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.accounts import repository as repo
+from app.db.tables import User
+
+DEFAULT_DAILY_LIMIT = 20
+# Per-benchmark overrides of the daily limit, by slug (e.g. a costly benchmark gets fewer).
+DAILY_LIMITS: dict[str, int] = {}
+# Run error kinds that are the platform's fault, not the submitter's: such failures are refunded.
+REFUNDED_ERROR_KINDS: tuple[str, ...] = ("crashed", "timeout")
+
+QUOTA_HEADERS_DOC: dict[str, dict[str, object]] = {
+    "X-Quota-Limit": {"description": "Submissions a day on this benchmark.", "schema": {"type": "integer"}},
+    "X-Quota-Remaining": {"description": "Submissions left today.", "schema": {"type": "integer"}},
+    "X-Quota-Reset": {"description": "When the count resets (ISO 8601, UTC).", "schema": {"type": "string"}},
+}
+
+
+def daily_limit(benchmark: str) -> int:
+    return DAILY_LIMITS.get(benchmark, DEFAULT_DAILY_LIMIT)
+
+
+@dataclass(frozen=True)
+class Quota:
+    benchmark: str
+    limit: int
+    used: int
+    reset: datetime
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    @property
+    def message(self) -> str:
+        return f"{self.remaining} of {self.limit} left, resets {self.reset:%H:%M} UTC"
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-Quota-Limit": str(self.limit),
+            "X-Quota-Remaining": str(self.remaining),
+            "X-Quota-Reset": self.reset.isoformat().replace("+00:00", "Z"),
+        }
+
+
+class QuotaExceeded(Exception):
+    def __init__(self, quota: Quota, now: datetime) -> None:
+        super().__init__(f"Daily submission quota for {quota.benchmark!r} used up: {quota.message}.")
+        self.quota = quota
+        self.retry_after_s = max(1, int((quota.reset - now).total_seconds()))
+
+
+def quota_for(session: Session, user: User, benchmark: str, now: datetime | None = None) -> Quota:
+    now = now or datetime.now(UTC)
+    day_start = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    used = repo.count_charged_submissions(session, user.id, benchmark, day_start, REFUNDED_ERROR_KINDS)
+    return Quota(benchmark=benchmark, limit=daily_limit(benchmark), used=used, reset=day_start + timedelta(days=1))
+
+
+def charge(session: Session, user: User, benchmark: str, now: datetime | None = None) -> Quota:
+    """The quota after one more submission; raises QuotaExceeded when none is left."""
+    now = now or datetime.now(UTC)
+    quota = quota_for(session, user, benchmark, now)
+    if quota.remaining <= 0:
+        raise QuotaExceeded(quota, now)
+    return Quota(benchmark=benchmark, limit=quota.limit, used=quota.used + 1, reset=quota.reset)

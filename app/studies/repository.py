@@ -1,0 +1,37 @@
+"""All SQL about studies. No commits here: the request boundary commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.db.tables import Study, Submission
+
+
+def add_study(session: Session, study: Study) -> Study:
+    session.add(study)
+    session.flush()
+    return study
+
+
+def get_study(session: Session, study_id: int) -> Study | None:
+    return session.scalar(select(Study).where(Study.id == study_id).options(selectinload(Study.user)))
+
+
+def list_studies(session: Session, *, limit: int = 100, offset: int = 0) -> list[Study]:
+    query = select(Study).options(selectinload(Study.user)).order_by(Study.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def study_submissions(session: Session, study_ids: list[int]) -> list[Submission]:
+    query = (
+        select(Submission)
+        .where(Submission.study_id.in_(study_ids))
+        .options(selectinload(Submission.user), selectinload(Submission.runs))
+        .order_by(Submission.id)
+    )
+    return list(session.scalars(query))
+
+
+def study_by_name(session: Session, user_id: int, name: str) -> Study | None:
+    return session.scalar(select(Study).where(Study.user_id == user_id, Study.name == name))

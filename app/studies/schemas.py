@@ -1,0 +1,94 @@
+"""Request and response models of the studies API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from app.schemas import OutModel, StrictModel
+from app.submissions.schemas import SLUG
+
+Axis = Literal["mixer", "depth", "width", "patch_size"]
+
+
+class StudyIn(StrictModel):
+    benchmark: str = Field(default="digits", pattern=SLUG, description="Benchmark slug, e.g. 'digits'.")
+    name: str = Field(min_length=1, max_length=80, description="Variants are named '{name} · {axis}={value}'.")
+    description: str = Field(default="", max_length=2000, description="The question the study answers.")
+    base_spec: dict[str, Any] = Field(
+        description="A metaformer spec (or preset); every variant shares it except for the axis.",
+        examples=[{"preset": "tiny_vit_digits", "overrides": {}}],
+    )
+    axis: Axis = Field(description="The one thing that varies between variants.")
+    values: list[int | str | dict[str, Any]] = Field(
+        min_length=2,
+        max_length=8,
+        description="mixer: token-mixer dicts such as {'kind': 'attention', 'heads': 4} (applied to every "
+        "stage); depth: blocks per stage; width: width of the first stage (others scale with it); "
+        "patch_size: the patch stem's patch size.",
+    )
+    match: Literal["macs", "params"] | None = Field(
+        default=None,
+        description="mixer axis only: adjust each variant's width so its MACs (or params) are within ±5% of "
+        "the base spec's.",
+    )
+    seeds: int | None = Field(
+        default=None, ge=2, le=100, description="Seeds per variant, fixed now (default: the benchmark's)."
+    )
+
+
+class VariantOut(OutModel):
+    label: str
+    value: int | str | dict[str, Any]
+    name: str
+    submission_id: int | None = Field(description="None when the variant could not be matched (see reason).")
+    url: str | None
+    status: str = Field(description="queued, running, finished, failed, or unmatched.")
+    seeds_requested: int
+    seeds_finished: int
+    params: int | None
+    macs: int | None
+    width: int | None
+    adjustment: str | None = Field(description="The width change that matched compute, e.g. 'width 48 → 56'.")
+    reason: str | None = Field(description="Why the variant was not created (compute could not be matched).")
+    test_accs: list[float]
+    test_acc_mean: float | None
+    test_acc_ci: tuple[float, float] | None
+
+
+class VerdictOut(OutModel):
+    a: str
+    b: str
+    kind: str = Field(description="equivalent, a_better, b_better, inconclusive, or pending (seeds not done).")
+    text: str
+    diff: float | None = Field(description="mean(A) - mean(B) of test accuracy.")
+    ci_low: float | None
+    ci_high: float | None
+    seeds_needed: int | None
+
+
+class StudySummaryOut(OutModel):
+    id: int
+    name: str
+    benchmark: str
+    axis: str
+    match: str | None
+    seeds: int
+    variants: int
+    status: str
+    created_at: datetime
+    url: str
+
+
+class StudyOut(StudySummaryOut):
+    description: str
+    user: str
+    base_spec: dict[str, Any]
+    delta: float = Field(description="Equivalence margin: max(0.01, 2 × the benchmark's pooled seed std).")
+    noise_std: float
+    variant_list: list[VariantOut]
+    verdicts: list[VerdictOut]
+    summary: str
+    notes: list[str]
