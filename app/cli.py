@@ -139,8 +139,8 @@ def demo(
     with session_scope(settings.database_url) as session:
         created = seed_baselines(session, max_epochs=settings.max_epochs)
         studies = seed_studies(session, max_epochs=settings.max_epochs)
-    # After the commit: every queued run (baselines, then the studies' variants) goes to the broker.
-    typer.echo(f"baselines: {len(created)} new; studies: {len(studies)} new; queued runs sent: {_send_queued()}")
+    # web() below sends every queued run (baselines, then the studies' variants) to the broker at start-up.
+    typer.echo(f"baselines: {len(created)} new; studies: {len(studies)} new")
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     procs = [

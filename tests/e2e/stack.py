@@ -14,6 +14,8 @@ from typing import TypeVar
 
 import httpx
 
+from app.config import Settings
+
 T = TypeVar("T")
 
 
@@ -46,6 +48,11 @@ class Stack:
         }
         self.procs: list[tuple[subprocess.Popen[bytes], Path]] = []
         self.base_url = ""
+
+    def settings(self) -> Settings:
+        """The Settings the stack's processes read from their environment."""
+        values = {k.removeprefix("ARCHARENA_").lower(): v for k, v in self.env.items() if k.startswith("ARCHARENA_")}
+        return Settings(**values)  # type: ignore[arg-type]
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(

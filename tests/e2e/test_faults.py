@@ -33,11 +33,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 FAST_LIVENESS = {"ARCHARENA_HEARTBEAT_S": "1", "ARCHARENA_DEAD_AFTER_S": "4"}
 
 
-def settings_of(stack: Stack) -> Settings:
-    values = {k.removeprefix("ARCHARENA_").lower(): v for k, v in stack.env.items() if k.startswith("ARCHARENA_")}
-    return Settings(**values)  # type: ignore[arg-type]
-
-
 def submit(settings: Settings, preset: str, seeds: int = 1) -> list[int]:
     """Commit a submission, then send its runs by id, as the API does."""
     with session_scope(settings.database_url) as session:
@@ -96,7 +91,7 @@ def embedded(tmp_path: Path) -> Iterator[Stack]:
 
 
 def test_a_worker_killed_mid_epoch_is_replaced_and_the_run_finishes_once(embedded: Stack) -> None:
-    settings = settings_of(embedded)
+    settings = embedded.settings()
     embedded.start_worker("w1")
     embedded.start_worker("w2")
     (run_id,) = submit(settings, "tiny_convmixer_digits")
@@ -121,7 +116,7 @@ def test_a_worker_killed_mid_epoch_is_replaced_and_the_run_finishes_once(embedde
 
 
 def test_a_run_that_crashes_its_worker_every_time_ends_as_crashed(embedded: Stack) -> None:
-    settings = settings_of(embedded)
+    settings = embedded.settings()
     (run_id,) = submit(settings, "tiny_convmixer_digits")
     pids = []
     for attempt in range(1, settings.max_attempts + 1):
@@ -198,7 +193,7 @@ def test_a_broker_restarted_empty_loses_no_run(
     stack = Stack(tmp_path, env)
     try:
         stack.cli("migrate")
-        settings = settings_of(stack)
+        settings = stack.settings()
         stack.start_worker("w1")
         ids = submit(settings, "tiny_convmixer_digits", seeds=3)
         wait_run(settings, ids[0], stack, 120, "the first run to start", lambda r: r.status == "running")

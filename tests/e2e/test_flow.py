@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import Settings
 from app.queue import TaskQueue
 from tests.e2e.stack import Stack, poll_submission, wait_for
 
@@ -78,12 +77,7 @@ def test_submit_train_and_rank(stack: Stack) -> None:
     assert created["id"] in [p["id"] for p in frontier["points"]]  # the only entry: nothing dominates it
 
     # The same run delivered twice more: the worker skips it, results stay exactly one set.
-    settings = Settings(
-        database_url=stack.env.get("ARCHARENA_DATABASE_URL", ""),
-        broker_url=stack.env.get("ARCHARENA_BROKER_URL", ""),
-        home=stack.home,
-        queue=stack.env["ARCHARENA_QUEUE"],
-    )
+    settings = stack.settings()
     run_id = runs[0]["id"]
     assert TaskQueue(settings).send_train_runs([run_id, run_id]) == 2
     wait_for(lambda: stack.logs().count(f"run {run_id} is not queued") >= 2, 60, "the duplicates to be skipped")
