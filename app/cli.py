@@ -1,4 +1,4 @@
-"""The `archarena` command: demo, web, worker, migrate, reconcile, reap, token, flops, data, submit."""
+"""The `archarena` command: demo, web, worker, migrate, reconcile, reap, token, user, flops, data, submit."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from app.config import get_settings
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 token_cli = typer.Typer(no_args_is_help=True, help="API tokens.")
 data_cli = typer.Typer(no_args_is_help=True, help="Standard datasets from their official files.")
+user_cli = typer.Typer(no_args_is_help=True, help="Users and their roles.")
 cli.add_typer(token_cli, name="token")
+cli.add_typer(user_cli, name="user")
 cli.add_typer(data_cli, name="data")
 
 
@@ -59,7 +61,18 @@ def _send_queued() -> int:
 
 
 @cli.command()
-def web(host: str = "127.0.0.1", port: int = 8000) -> None:
+def web(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="uvicorn worker processes. Quotas (a row lock) and the API rate limit (Redis) hold across "
+            "processes; the SQLite demo wants 1.",
+        ),
+    ] = 1,
+) -> None:
     """Serve the web app and the API."""
     import uvicorn
 
@@ -71,7 +84,10 @@ def web(host: str = "127.0.0.1", port: int = 8000) -> None:
         _send_queued()  # messages lost while nothing ran (a broker restarted empty) are sent again
     except Exception as exc:  # a web app that cannot reach the database yet still starts; workers reconcile too
         typer.echo(f"reconcile at start-up failed: {exc}", err=True)
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    if processes == 1:
+        uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    else:  # each process builds its own app from the same environment
+        uvicorn.run("app.main:create_app", factory=True, workers=processes, host=host, port=port, log_level="info")
 
 
 @cli.command()
@@ -173,6 +189,24 @@ def token_create(
     except InvalidName as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(token)
+
+
+@user_cli.command("admin")
+def user_admin(
+    user: Annotated[str, typer.Argument(help="User name (created if new).")],
+    off: Annotated[bool, typer.Option("--off", help="Take the admin role away instead.")] = False,
+) -> None:
+    """Make a user an admin (hide, flag, re-run, ban tokens, read the audit log), or take it away with --off."""
+    from app.accounts.service import InvalidName, set_admin
+    from app.db.session import session_scope
+
+    settings = get_settings()
+    try:
+        with session_scope(settings.database_url) as session:
+            set_admin(session, user, not off)
+    except InvalidName as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"{user} is {'no longer ' if off else ''}an admin")
 
 
 @cli.command()

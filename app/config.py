@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     run_hard_time_limit_s: int = Field(default=3900, ge=20)
     broker_visibility_timeout_s: int = Field(default=4200, ge=30)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    # POSTs a minute per API token (or client address) before 429; shared through Redis with a redis:// broker.
+    rate_limit_per_minute: int = Field(default=60, ge=1)
+    # Processes that measure new specs (params/MACs) off the web process's GIL; 0 measures in the request thread.
+    measure_processes: int = Field(default=2, ge=0, le=32)
     # Liveness: a worker touches runs.heartbeat_at every heartbeat_s while a run trains (and after every
     # epoch); a running run whose heartbeat is older than dead_after_s (default 3 x heartbeat_s) belongs to a
     # worker that died, and the reaper (in every worker, every reap_interval_s, and `archarena reap`) puts it

@@ -9,14 +9,16 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from app.accounts.service import authenticate
+from app.accounts.service import authenticate, banned_reason
 from app.config import Settings
 from app.db.session import get_sessionmaker
 from app.db.tables import User
 from app.queue import TaskQueue
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs sync ones in the thread pool, and under load every
+# extra hop waits for a free thread behind the requests that hold them all.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -38,7 +40,7 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_queue(settings: SettingsDep) -> TaskQueue:
+async def get_queue(settings: SettingsDep) -> TaskQueue:
     return TaskQueue(settings)
 
 
@@ -60,6 +62,9 @@ def require_user(
         raise unauthorized
     user = authenticate(session, credentials.credentials)
     if user is None:
+        reason = banned_reason(session, credentials.credentials)
+        if reason is not None:
+            unauthorized.detail = f"This API token was banned by an admin: {reason}"
         raise unauthorized
     session.commit()  # keeps last_used_at
     return user

@@ -52,7 +52,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ValidationErrorOut, "description": "The input is invalid; each error names the field."},
 }
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": MessageOut, "description": "No token, or a token that is unknown or revoked."},
+    401: {"model": MessageOut, "description": "No token, or an unknown, revoked or banned one (it says why)."},
     403: {"model": MessageOut, "description": "The token's user may not do this."},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": MessageOut, "description": "No such object."}}

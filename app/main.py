@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import plotly
@@ -19,9 +22,12 @@ from app.errors import Forbidden, InputError, NotFound
 from app.leaderboard.api import router as leaderboard_api
 from app.leaderboard.pages import router as leaderboard_pages
 from app.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.moderation.api import router as moderation_api
+from app.moderation.pages import router as moderation_pages
 from app.queueview.pages import router as queue_pages
 from app.studies.api import router as studies_api
 from app.studies.pages import router as studies_pages
+from app.submissions import measuring
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
 
@@ -31,7 +37,21 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        measuring.configure(settings.measure_processes)
+        await asyncio.to_thread(measuring.start)  # ready to measure before the first request
+        try:
+            yield
+        finally:
+            measuring.shutdown()
+            limiter = getattr(_app.state, "rate_limiter", None)
+            if limiter is not None and hasattr(limiter, "close"):
+                limiter.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="archarena",
         version="0.1.0",
         description="Train every submitted vision architecture with the same recipe and several seeds; "
@@ -42,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(submissions_api)
     app.include_router(leaderboard_pages)
     app.include_router(submission_pages)
+    app.include_router(moderation_api)
+    app.include_router(moderation_pages)
     app.include_router(compare_api)
     app.include_router(compare_pages)
     app.include_router(queue_pages)

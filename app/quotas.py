@@ -1,7 +1,9 @@
 """Daily submission quotas: per user, per benchmark, per UTC day, shown before they bite.
 
 A submission whose runs all failed for infrastructure reasons (the worker crashed, or the run hit the time
-limit) is refunded; a duplicate of an existing spec costs nothing because nothing new is trained."""
+limit) is refunded; a duplicate of an existing spec costs nothing because nothing new is trained. An owner's
+re-run (unless every re-run run failed for infrastructure reasons) and an owner's added seeds cost one submission
+each: both train again. An admin's cost nothing (moderation, not the admin's own experiments)."""
 
 from __future__ import annotations
 
@@ -64,12 +66,16 @@ def quota_for(session: Session, user: User, benchmark: str, now: datetime | None
     now = now or datetime.now(UTC)
     day_start = datetime.combine(now.date(), time.min, tzinfo=UTC)
     used = repo.count_charged_submissions(session, user.id, benchmark, day_start, REFUNDED_ERROR_KINDS)
+    used += repo.count_charged_actions(session, user.id, benchmark, day_start)
     return Quota(benchmark=benchmark, limit=daily_limit(benchmark), used=used, reset=day_start + timedelta(days=1))
 
 
 def charge(session: Session, user: User, benchmark: str, now: datetime | None = None) -> Quota:
-    """The quota after one more submission; raises QuotaExceeded when none is left."""
+    """The quota after one more submission (or charged re-run / added seeds); raises QuotaExceeded when none
+    is left. Locks the user first (see repo.lock_user): the caller's transaction must insert what it pays for
+    and commit, which releases the lock."""
     now = now or datetime.now(UTC)
+    repo.lock_user(session, user.id)
     quota = quota_for(session, user, benchmark, now)
     if quota.remaining <= 0:
         raise QuotaExceeded(quota, now)

@@ -1,11 +1,13 @@
-"""A small in-process token bucket per API token (or per client address without one), for POST endpoints.
+"""A token bucket per API token (or per client address without one), for POST endpoints.
 
-In-process means per worker process: with N web processes the effective limit is N times this. That is enough
-to stop a runaway script; a shared limit would live in Redis."""
+With a redis:// broker (production) the buckets live in Redis, so every web process shares one limit per caller;
+otherwise (the SQLite demo) they live in the process. A Redis that does not answer falls back to the process's
+own buckets rather than refusing or failing requests."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import threading
 import time
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request, status
 
+log = logging.getLogger(__name__)
 RATE_LIMIT_PER_MINUTE = 60  # sustained POSTs per minute per token/address; the bucket also holds this many
 MAX_KEYS = 10_000  # forget the oldest buckets beyond this many, so memory stays bounded
 
@@ -47,11 +50,71 @@ class TokenBucket:
         return wait
 
 
-def limiter_of(request: Request) -> TokenBucket:
+# GCRA, the token bucket as one timestamp per caller: the "theoretical arrival time" (TAT) of the next request.
+# A request is allowed when TAT - capacity*interval <= now; it then moves TAT one interval on. Atomic in Redis,
+# on Redis's own clock, so every web process sees the same bucket. Returns the milliseconds to wait (0: allowed).
+_GCRA = """
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local wait = tat + interval - burst - now
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now))
+return 0
+"""
+
+
+class RedisTokenBucket:
+    """The same bucket as TokenBucket, shared through Redis by every process that uses the same URL and prefix."""
+
+    def __init__(
+        self,
+        url: str,
+        per_minute: float = RATE_LIMIT_PER_MINUTE,
+        capacity: float = RATE_LIMIT_PER_MINUTE,
+        prefix: str = "archarena:ratelimit:",
+    ) -> None:
+        import redis
+
+        self.per_minute = per_minute
+        self.capacity = capacity
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._script = self._redis.register_script(_GCRA)
+        self._fallback = TokenBucket(per_minute=per_minute, capacity=capacity)
+
+    def take(self, key: str) -> float:
+        interval_ms = 60_000.0 / self.per_minute
+        try:
+            wait_ms = self._script(keys=[self.prefix + key], args=[interval_ms, interval_ms * self.capacity])
+        except Exception:  # Redis down or slow: limit in this process rather than fail the request
+            log.warning("rate limiter: Redis did not answer; using this process's buckets", exc_info=True)
+            return self._fallback.take(key)
+        return float(wait_ms) / 1000.0
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+Limiter = TokenBucket | RedisTokenBucket
+
+
+def make_limiter(broker_url: str, per_minute: float = RATE_LIMIT_PER_MINUTE) -> Limiter:
+    """Shared through Redis when the broker is Redis (production), else in this process (the demo)."""
+    if broker_url.startswith(("redis://", "rediss://")):
+        return RedisTokenBucket(broker_url, per_minute=per_minute, capacity=per_minute)
+    return TokenBucket(per_minute=per_minute, capacity=per_minute)
+
+
+def limiter_of(request: Request) -> Limiter:
     state = request.app.state
     if getattr(state, "rate_limiter", None) is None:
-        state.rate_limiter = TokenBucket()
-    limiter: TokenBucket = state.rate_limiter
+        settings = state.settings
+        state.rate_limiter = make_limiter(settings.broker_url, settings.rate_limit_per_minute)
+    limiter: Limiter = state.rate_limiter
     return limiter
 
 

@@ -3,6 +3,7 @@ a worker on PostgreSQL + Redis (or the embedded SQLite stack). Prints requests/s
 (goal 0) and whether every accepted submission is in the database (goal: all).
 
     .venv/bin/python bench/load_submit.py [--clients 50] [--seconds 30] [--stack postgres|embedded]
+        [--web-processes 1]
 
 Each client has its own user and token (created directly in the database), submits specs of its own (distinct
 hashes, so none is a free duplicate) at most its daily quota, and between submissions polls its submissions and the
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--stack", choices=["postgres", "embedded"], default="postgres")
+    parser.add_argument("--web-processes", type=int, default=1, help="`archarena web --processes`")
     args = parser.parse_args()
     db_name = f"archarena_load_{secrets.token_hex(4)}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -113,7 +115,7 @@ def main() -> None:
             with session_scope(db_url) as session:
                 tokens = [create_token(session, f"load{i}") for i in range(args.clients)]
             stack.start_worker()
-            base = stack.start_web()
+            base = stack.start_web("--processes", str(args.web_processes))
             results = Results()
             deadline = time.monotonic() + args.seconds
             threads = [

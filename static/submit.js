@@ -105,3 +105,23 @@
   preset.addEventListener("change", function () { if (preset.value) { family.value = ""; box.hidden = true; } });
   check();
 })();
+
+// The study form: example values for the chosen axis, until the user types their own.
+(function () {
+  var axis = document.getElementById("study-axis"), values = document.getElementById("study-values");
+  var series = document.getElementById("study-series"), match = document.getElementById("study-match");
+  if (!axis || !values) return;
+  var examples = {
+    mixer: "attention, spatial_mlp, dwconv, pooling, identity", depth: "1, 2, 4", width: "32, 48, 64",
+    patch_size: "1, 2, 4", norm: "layernorm, batchnorm, groupnorm", train_fraction: "0.1, 0.3, 1"
+  };
+  var touched = false;
+  values.addEventListener("input", function () { touched = true; });
+  axis.addEventListener("change", function () {
+    if (!touched) values.value = examples[axis.value] || "";
+    var fractions = axis.value === "train_fraction";
+    if (fractions && !series.value) series.value = "attention, dwconv, spatial_mlp";
+    if (!fractions) series.value = "";
+    match.value = (axis.value === "mixer" || fractions) ? "macs" : "";
+  });
+})();

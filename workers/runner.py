@@ -109,7 +109,7 @@ def execute_run(settings: Settings, run_id: int) -> str:
     if claimed is None:
         log.info("run %s is not queued (already claimed or done): skipping", run_id)
         return "skipped"
-    raw_spec, benchmark, seed, submission_id = claimed
+    raw_spec, benchmark, seed, submission_id, train_fraction = claimed
 
     # Epochs not yet in the database. A database blip must not kill a run that trains fine: the write is
     # retried at the next epoch and with the final result (the history stays gap-free). If the database stays
@@ -152,6 +152,7 @@ def execute_run(settings: Settings, run_id: int) -> str:
                 on_epoch=on_epoch,
                 max_epochs=settings.max_epochs,
                 time_limit_s=float(settings.run_soft_time_limit_s),
+                train_fraction=train_fraction,
             )
     except RunLost as exc:
         log.warning("%s: stopping without writing", exc)
@@ -205,7 +206,9 @@ def execute_run(settings: Settings, run_id: int) -> str:
     return "finished" if _with_db_retries(store_once, settings.dead_after, f"storing run {run_id}") else "skipped"
 
 
-def _claim(settings: Settings, run_id: int, me: str, device: str) -> tuple[Any, Benchmark, int, int] | None:
+def _claim(
+    settings: Settings, run_id: int, me: str, device: str
+) -> tuple[Any, Benchmark, int, int, float | None] | None:
     """One transaction: claim the run, read what training needs, mark the submission running."""
     with session_scope(settings.database_url) as session:
         if not repo.claim_run(session, run_id, worker=me, device=device):
@@ -216,7 +219,7 @@ def _claim(settings: Settings, run_id: int, me: str, device: str) -> tuple[Any, 
         epochs = min(benchmark.recipe.epochs, settings.max_epochs or benchmark.recipe.epochs)
         repo.set_run_fields(session, run_id, epochs_total=epochs)
         repo.refresh_submission_status(session, run.submission_id)
-        return run.submission.spec, benchmark, run.seed, run.submission_id
+        return run.submission.spec, benchmark, run.seed, run.submission_id, run.submission.train_fraction
 
 
 def _with_db_retries(write: Callable[[], T], budget_s: float, what: str) -> T:

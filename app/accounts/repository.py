@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.tables import ApiToken, Run, RunStatus, Submission, User, utcnow
+from app.db.tables import ApiToken, AuditEvent, Run, RunStatus, Submission, User, utcnow
 
 
 def get_user_by_name(session: Session, name: str) -> User | None:
@@ -38,6 +38,10 @@ def active_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
         .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
         .options(selectinload(ApiToken.user))
     )
+
+
+def banned_reason_of(session: Session, token_hash: str) -> str | None:
+    return session.scalar(select(ApiToken.banned_reason).where(ApiToken.token_hash == token_hash))
 
 
 def touch_token(session: Session, token_id: int) -> None:
@@ -83,6 +87,35 @@ def count_charged_submissions(
         or_(charged_run, no_runs),
     )
     return int(session.scalar(query) or 0)
+
+
+def count_charged_actions(session: Session, user_id: int, benchmark: str, since: datetime) -> int:
+    """The user's re-runs and added seeds on a benchmark since `since` that spent quota (the audit event says
+    so in ``details["quota"]``)."""
+    query = (
+        select(func.count(AuditEvent.id))
+        .join(Submission, and_(AuditEvent.target_kind == "submission", AuditEvent.target_id == Submission.id))
+        .where(
+            AuditEvent.actor_id == user_id,
+            AuditEvent.at >= since,
+            Submission.benchmark == benchmark,
+            AuditEvent.details["quota"].as_boolean(),
+        )
+    )
+    return int(session.scalar(query) or 0)
+
+
+def lock_user(session: Session, user_id: int) -> None:
+    """Serialise one user's quota check and what it pays for, until the transaction ends: the count and the
+    insert happen under the lock, so two simultaneous requests cannot both take the last slot. PostgreSQL
+    locks the user's row (SELECT ... FOR UPDATE); SQLite has no row locks, so a no-op UPDATE takes the
+    database's write lock now (other writers wait on busy_timeout) instead of at the later INSERT."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(User).where(User.id == user_id).values(id=User.id).execution_options(synchronize_session=False)
+        )
+    else:
+        session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 def find_same_spec(session: Session, benchmark: str, spec_hash: str, recipe_version: str) -> Submission | None:

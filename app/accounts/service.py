@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,6 +21,7 @@ DEMO_USER = "demo"
 BASELINE_USER = "archarena"
 RESERVED_NAMES = frozenset({DEMO_USER, BASELINE_USER, "admin"})
 MIN_PASSWORD = 8
+TOUCH_EVERY = timedelta(minutes=1)  # how fresh a token's last_used_at is kept
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 
 
@@ -41,6 +43,13 @@ def get_or_create_user(session: Session, name: str, *, is_admin: bool = False) -
     return repo.get_user_by_name(session, name) or repo.add_user(session, name, is_admin=is_admin)
 
 
+def set_admin(session: Session, name: str, is_admin: bool = True) -> User:
+    user = get_or_create_user(session, name)
+    user.is_admin = is_admin
+    session.flush()
+    return user
+
+
 def create_token(session: Session, user_name: str, token_name: str = "default") -> str:
     """Create a token for the user (creating the user if needed) and return it; it is never shown again."""
     user = get_or_create_user(session, user_name)
@@ -55,8 +64,21 @@ def authenticate(session: Session, token: str) -> User | None:
     found = repo.active_token_by_hash(session, hash_token(token))
     if found is None:
         return None
-    repo.touch_token(session, found.id)
+    last = found.last_used_at
+    if last is None or datetime.now(UTC) - _aware(last) > TOUCH_EVERY:  # not a write on every request
+        repo.touch_token(session, found.id)
     return found.user
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite returns naive UTC
+
+
+def banned_reason(session: Session, token: str) -> str | None:
+    """Why an admin banned this token, if one did (a refused request should say so)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return repo.banned_reason_of(session, hash_token(token))
 
 
 def sign_up(session: Session, name: str, password: str) -> User:

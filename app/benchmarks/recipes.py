@@ -57,6 +57,25 @@ class Recipe:
         return dataclasses.asdict(self)
 
 
+MIN_TRAIN_FRACTION = 0.01
+"""Smallest training-set fraction a run may use: at 1% even the smallest built-in train split keeps about one
+image per class."""
+
+
+def fraction_label(fraction: float) -> str:
+    """``0.1`` → ``"10%"``, ``0.125`` → ``"12.5%"``."""
+    return f"{100.0 * fraction:.4g}%"
+
+
+def with_train_fraction(version: str, fraction: float | None) -> str:
+    """The recipe version of a run trained on a fraction of the train split: ``digits-v1+train10%``. A different
+    experiment from the full-data one, so its results never pool with full-data entries (leaderboard, duplicate
+    detection); ``None`` or 1 is the whole split and leaves the version alone."""
+    if fraction is None or fraction >= 1.0:
+        return version
+    return f"{version}+train{fraction_label(fraction)}"
+
+
 # Built-in benchmarks: small enough to train a small model on CPU in seconds to a minute.
 DIGITS_V1 = Recipe(
     version="digits-v1",

@@ -8,6 +8,7 @@ training. The arrays are read-only because loads are cached in-process and share
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -67,6 +68,31 @@ def stratified_split(y: np.ndarray, sizes: tuple[int, ...], seed: int) -> list[n
         raise ValueError(f"split sizes {sizes} do not fit {n} samples")
     cuts = np.cumsum([0, *sizes_l])
     return [np.sort(ranked[a:b]) for a, b in itertools.pairwise(cuts)]
+
+
+TRAIN_SUBSET_SEED = 20_211
+"""Seed of the training-set fraction subsets: fixed, and independent of every run's seed, so all seeds and all
+variants of a study train on the very same images."""
+
+
+def train_subset(splits: Splits, fraction: float, seed: int = TRAIN_SUBSET_SEED) -> Splits:
+    """The same splits with only a stratified ``fraction`` (0 < fraction ≤ 1) of the train split; val, test and
+    test2 unchanged, and so is the normalisation (the full train split's statistics: the input scale stays the
+    same across fractions).
+
+    The subset is the first ``round(fraction·n)`` samples in ``stratified_split``'s key order, whose keys do not
+    depend on the size: smaller fractions are nested in larger ones (the 10% images are among the 30%)."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"train fraction must be in (0, 1], got {fraction}")
+    n = len(splits.train)
+    k = max(1, round(fraction * n))
+    if k >= n:
+        return splits
+    idx = stratified_split(splits.train.y, (k,), seed)[0]
+    x, y = splits.train.x[idx], splits.train.y[idx]
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return dataclasses.replace(splits, train=ArraySplit(x=x, y=y))
 
 
 def channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

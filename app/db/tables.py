@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -58,6 +59,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when an admin bans the token (public reason; the audit log says who and when).
+    banned_reason: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User] = relationship(back_populates="tokens", lazy="raise")
 
@@ -75,6 +78,8 @@ class Study(Base):
     axis: Mapped[str] = mapped_column(String(16))
     match: Mapped[str | None] = mapped_column(String(8))
     seeds: Mapped[int] = mapped_column(Integer)
+    # How many times seeds were fixed and the verdicts looked at (1 at creation, +1 per "add seeds").
+    looks: Mapped[int] = mapped_column(Integer, default=1)
     base_spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     # One plan per value: label, value, width, adjustment, params, macs, submission_id (None: not matched), reason.
     variants: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
@@ -102,6 +107,11 @@ class Submission(Base):
     seeds_requested: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED, index=True)
     is_baseline: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Share of the benchmark's train split used for training (stratified, fixed subset); None = all of it.
+    train_fraction: Mapped[float | None] = mapped_column(Float)
+    # Moderation: hidden entries leave the boards; flagged ones stay with the public reason shown.
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    flag_reason: Mapped[str | None] = mapped_column(Text)
     # The study this submission is a variant of; deleting a study leaves its submissions on the leaderboard.
     study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -169,3 +179,21 @@ class EpochMetric(Base):
     elapsed_s: Mapped[float] = mapped_column(Float)
 
     run: Mapped[Run] = relationship(back_populates="epochs", lazy="raise")
+
+
+class AuditEvent(Base):
+    """Who did what to which object, and when: every owner/admin action on submissions, runs and tokens."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_kind", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target_kind: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship(lazy="raise")

@@ -1,4 +1,4 @@
-"""SQL for the leaderboard: a benchmark's submissions with their runs."""
+"""SQL for the leaderboard: a benchmark's visible submissions with their runs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from app.db.tables import Submission
 def submissions_for(session: Session, benchmark: str, recipe_version: str) -> list[Submission]:
     query = (
         select(Submission)
-        .where(Submission.benchmark == benchmark, Submission.recipe_version == recipe_version)
+        .where(
+            Submission.benchmark == benchmark,
+            Submission.recipe_version == recipe_version,
+            Submission.hidden_reason.is_(None),  # hidden by an admin: off every board
+        )
         .options(selectinload(Submission.user), selectinload(Submission.runs))
         .order_by(Submission.id)
     )

@@ -66,6 +66,7 @@ class EntryOut(OutModel):
     try_number: int = Field(description="This is the submitter's k-th entry on this benchmark.")
     gain_over_previous_best: float | None
     notes: list[str]
+    flag_reason: str | None = Field(default=None, description="An admin's public warning about this entry.")
     created_at: datetime
     url: str
 

@@ -54,6 +54,7 @@ class Entry:
     try_number: int = 1
     gain_over_previous_best: float | None = None
     notes: list[str] = field(default_factory=list)
+    flag_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -120,6 +121,7 @@ def build_entry(submission: Submission, noise_std: float | None = None, noise_df
         created_at=submission.created_at,
         url=f"/submissions/{submission.id}",
         is_baseline=submission.is_baseline,
+        flag_reason=submission.flag_reason,
     )
     if test_mean is not None:
         entry.notes = entry_notes(

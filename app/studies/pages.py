@@ -1,18 +1,30 @@
-"""Study pages: the list, and one study with its verdict grid."""
+"""Study pages: the list, one study with its verdict grids and charts, and the POST forms that create a study
+(from the submit page) and add seeds to one (owner or admin). Every POST form checks the CSRF token."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
-from app.deps import SessionDep, SettingsDep
+from app.accounts import web as accounts_web
+from app.accounts.service import DEMO_USER, get_or_create_user
+from app.db.tables import User
+from app.deps import QueueDep, SessionDep, SettingsDep, WebUserDep
+from app.errors import Forbidden, InputError
+from app.quotas import QuotaExceeded
+from app.ratelimit import rate_limited
 from app.studies import service
-from app.studies.plots import accuracy_figure
-from app.web import render
+from app.studies.forms import study_from_form
+from app.studies.plots import study_figures
+from app.web import error_page, render
 
 router = APIRouter(include_in_schema=False)
+StudyId = Annotated[int, Path(ge=1, le=2**62)]
+Csrf = Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)]
+Text = Annotated[str, Form(max_length=4000)]
 
 
 @router.get("/studies", response_class=HTMLResponse)
@@ -22,8 +34,89 @@ def studies_page(request: Request, session: SessionDep) -> HTMLResponse:
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
 def study_page(
-    request: Request, study_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, settings: SettingsDep
+    request: Request, study_id: StudyId, session: SessionDep, settings: SettingsDep, web_user: WebUserDep
 ) -> HTMLResponse:
     view = service.study_view(session, study_id, max_epochs=settings.max_epochs)
-    context = {"s": view.out, "grid": view.grid, "figure": accuracy_figure(view.out.variant_list)}
-    return render(request, "study.html", context)
+    context = {
+        "s": view.out,
+        "grids": view.grids,
+        "figures": study_figures(view.out.variant_list, view.out.axis),
+        "can_manage": service.can_manage(view.out, web_user),
+    }
+    return accounts_web.render_form_page(request, "study.html", context)
+
+
+def _form_user(session: SessionDep, settings: SettingsDep, web_user: User | None) -> User | None:
+    if web_user is not None:
+        return web_user
+    return get_or_create_user(session, DEMO_USER) if settings.mode == "demo" else None
+
+
+@router.post("/studies/new", response_model=None, dependencies=[Depends(rate_limited)])
+def create_study(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    web_user: WebUserDep,
+    name: Annotated[str, Form(max_length=80)] = "",
+    benchmark: Annotated[str, Form(max_length=64)] = "digits",
+    preset: Annotated[str, Form(max_length=64)] = "",
+    axis: Annotated[str, Form(max_length=16)] = "mixer",
+    values: Text = "",
+    series: Text = "",
+    match: Annotated[str, Form(max_length=8)] = "",
+    seeds: Annotated[str, Form(max_length=8)] = "",
+    csrf: Csrf = "",
+) -> Response:
+    if not accounts_web.csrf_ok(request, csrf):
+        return accounts_web.csrf_refused(request)
+    user = _form_user(session, settings, web_user)
+    if user is None:
+        return error_page(request, 401, "Log in to create a study.")
+    form = {"name": name, "benchmark": benchmark, "preset": preset, "axis": axis, "values": values}
+    form |= {"series": series, "match": match, "seeds": seeds}
+    try:
+        study = service.create_study(session, user, study_from_form(form), max_epochs=settings.max_epochs)
+    except QuotaExceeded as exc:
+        return error_page(request, 429, str(exc))
+    except InputError as exc:
+        return error_page(request, 422, _errors_text(exc.errors))
+    except ValidationError as exc:
+        return error_page(request, 422, _errors_text(exc.errors()))
+    run_ids = service.study_run_ids(session, study)
+    session.commit()
+    queue.send_train_runs(run_ids)
+    return RedirectResponse(f"/studies/{study.id}", status_code=303)
+
+
+@router.post("/studies/{study_id}/seeds", response_model=None, dependencies=[Depends(rate_limited)])
+def add_seeds(
+    request: Request,
+    study_id: StudyId,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    web_user: WebUserDep,
+    seeds: Annotated[int, Form(ge=1, le=100)] = 3,
+    csrf: Csrf = "",
+) -> Response:
+    if not accounts_web.csrf_ok(request, csrf):
+        return accounts_web.csrf_refused(request)
+    if web_user is None:
+        return error_page(request, 401, "Log in as the study's owner (or an admin) to add seeds.")
+    try:
+        run_ids = service.add_seeds(session, web_user, study_id, seeds, max_epochs=settings.max_epochs)
+    except Forbidden as exc:
+        return error_page(request, 403, str(exc))
+    except InputError as exc:
+        return error_page(request, 422, _errors_text(exc.errors))
+    session.commit()
+    queue.send_train_runs(run_ids)
+    return RedirectResponse(f"/studies/{study_id}", status_code=303)
+
+
+def _errors_text(errors: object) -> str:
+    items = errors if isinstance(errors, list) else []
+    lines = [f"{'.'.join(map(str, e.get('loc', [])))}: {e.get('msg', '')}" for e in items]
+    return "The study could not be created or changed. " + " · ".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.tables import Study, Submission
+from app.db.tables import EpochMetric, Run, RunStatus, Study, Submission
 
 
 def add_study(session: Session, study: Study) -> Study:
@@ -35,3 +35,25 @@ def study_submissions(session: Session, study_ids: list[int]) -> list[Submission
 
 def study_by_name(session: Session, user_id: int, name: str) -> Study | None:
     return session.scalar(select(Study).where(Study.user_id == user_id, Study.name == name))
+
+
+def val_curves(session: Session, run_ids: list[int]) -> list[tuple[int, int, float]]:
+    """(run id, epoch, val accuracy) of the given runs, in epoch order."""
+    if not run_ids:
+        return []
+    query = (
+        select(EpochMetric.run_id, EpochMetric.epoch, EpochMetric.val_acc)
+        .where(EpochMetric.run_id.in_(run_ids))
+        .order_by(EpochMetric.run_id, EpochMetric.epoch)
+    )
+    return [(int(r), int(e), float(v)) for r, e, v in session.execute(query)]
+
+
+def add_runs(session: Session, submission: Submission, seeds: list[int]) -> list[Run]:
+    """Queue new seeds of a submission (it is queued again until they are done)."""
+    runs = [Run(submission_id=submission.id, seed=seed, status=RunStatus.QUEUED) for seed in seeds]
+    session.add_all(runs)
+    submission.seeds_requested += len(seeds)
+    submission.status = RunStatus.QUEUED
+    session.flush()
+    return runs

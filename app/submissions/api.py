@@ -118,7 +118,13 @@ def list_submissions(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**AUTH_RESPONSES, **NOT_FOUND, **ERROR_RESPONSES},
 )
-def delete_submission(submission_id: SubmissionId, user: UserDep, session: SessionDep) -> Response:
-    service.delete_submission(session, user, submission_id)
+def delete_submission(
+    submission_id: SubmissionId,
+    user: UserDep,
+    session: SessionDep,
+    reason: Annotated[str, Query(max_length=500, description="Why (kept in the audit log).")] = "",
+) -> Response:
+    """Owner or admin: delete the submission and its runs; the audit log records who, when and why."""
+    service.delete_submission(session, user, submission_id, reason)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

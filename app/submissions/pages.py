@@ -15,13 +15,13 @@ from app.benchmarks.registry import DEFAULT_BENCHMARK
 from app.db.tables import User
 from app.deps import QueueDep, SessionDep, SettingsDep, WebUserDep
 from app.errors import InputError
+from app.moderation.pages import moderation_context
 from app.quotas import QuotaExceeded, daily_limit, quota_for
 from app.ratelimit import rate_limited
 from app.specform import family_forms
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
 from app.submissions.views import submission_out
-from app.web import render
 from app.zoo.presets import PRESETS
 
 router = APIRouter(include_in_schema=False)
@@ -39,8 +39,9 @@ def curl_command(base_url: str, body: dict[str, Any]) -> str:
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
-def submission_page(submission_id: int, request: Request, session: SessionDep) -> HTMLResponse:
-    submission = submission_out(service.get_submission(session, submission_id))
+def submission_page(submission_id: int, request: Request, session: SessionDep, web_user: WebUserDep) -> HTMLResponse:
+    stored = service.get_submission(session, submission_id)
+    submission = submission_out(stored)
     body = {
         "benchmark": submission.benchmark,
         "name": submission.name,
@@ -51,14 +52,16 @@ def submission_page(submission_id: int, request: Request, session: SessionDep) -
     others = service.list_submissions(
         session, benchmark=submission.benchmark, user=None, status="finished", limit=50, offset=0
     )
-    candidates = sorted((o for o in others if o.id != submission.id), key=lambda o: (not o.is_baseline, -o.id))
+    visible = (o for o in others if o.id != submission.id and o.hidden_reason is None)
+    candidates = sorted(visible, key=lambda o: (not o.is_baseline, -o.id))
     context = {
         "s": submission,
         "data": submission.model_dump(mode="json"),
         "curl": curl_command(str(request.base_url), body),
         "candidates": [{"id": o.id, "name": o.name, "baseline": o.is_baseline} for o in candidates[:20]],
+        **moderation_context(session, stored, web_user),
     }
-    return render(request, "submission.html", context)
+    return accounts_web.render_form_page(request, "submission.html", context)
 
 
 @router.get("/submit", response_class=HTMLResponse)

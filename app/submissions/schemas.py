@@ -111,3 +111,5 @@ class SubmissionOut(SubmissionSummaryOut):
     test_acc_mean: float | None
     test_acc_std: float | None
     notes: list[str]
+    hidden_reason: str | None = Field(default=None, description="Why an admin took it off the boards.")
+    flag_reason: str | None = Field(default=None, description="An admin's public warning about this entry.")

@@ -9,15 +9,17 @@ from sqlalchemy.orm import Session
 
 from app import quotas
 from app.accounts import repository as accounts_repo
-from app.benchmarks.recipes import Recipe
+from app.benchmarks.recipes import Recipe, with_train_fraction
 from app.benchmarks.registry import Benchmark, UnknownBenchmark, all_benchmarks, get_benchmark
 from app.db.tables import RunStatus, Submission, User
 from app.errors import Forbidden, InputError, NotFound
+from app.moderation.service import record_delete
 from app.quotas import Quota
 from app.submissions import repository as repo
+from app.submissions.measuring import measure_spec
 from app.submissions.schemas import SubmissionIn
 from app.zoo.limits import check_limits
-from app.zoo.measure import Measurement, measure
+from app.zoo.measure import Measurement
 from app.zoo.spec import ArchSpec, SpecError, canonical_spec, parse_spec, spec_hash, spec_summary
 
 
@@ -53,7 +55,7 @@ def validate_spec(benchmark_slug: str, raw_spec: object) -> ValidatedSpec:
     benchmark = resolve_benchmark(benchmark_slug)
     try:
         spec = parse_spec(raw_spec)
-        measurement = measure(spec, benchmark.input_shape, benchmark.num_classes)
+        measurement = measure_spec(spec, benchmark.input_shape, benchmark.num_classes)
     except SpecError as exc:
         raise InputError([_in_body(e) for e in exc.errors]) from None
     violations = check_limits(spec, measurement, benchmark.limits)
@@ -95,13 +97,27 @@ def submit(session: Session, user: User, body: SubmissionIn, *, max_epochs: int 
     return SubmitOutcome(_create(session, user, body, validated, max_epochs), False, quota)
 
 
-def create_submission(session: Session, user: User, body: SubmissionIn, *, max_epochs: int | None) -> Submission:
-    """A new submission with no quota or duplicate check (seeded baselines, tests)."""
-    return _create(session, user, body, validate_spec(body.benchmark, body.spec), max_epochs)
+def create_submission(
+    session: Session,
+    user: User,
+    body: SubmissionIn,
+    *,
+    max_epochs: int | None,
+    train_fraction: float | None = None,
+) -> Submission:
+    """A new submission with no quota or duplicate check (seeded baselines, studies, tests). ``train_fraction``
+    trains on that share of the train split; its recipe version says so (``+train10%``), so such entries never
+    mix with full-data ones on the leaderboard or in duplicate detection."""
+    return _create(session, user, body, validate_spec(body.benchmark, body.spec), max_epochs, train_fraction)
 
 
 def _create(
-    session: Session, user: User, body: SubmissionIn, validated: ValidatedSpec, max_epochs: int | None
+    session: Session,
+    user: User,
+    body: SubmissionIn,
+    validated: ValidatedSpec,
+    max_epochs: int | None,
+    train_fraction: float | None = None,
 ) -> Submission:
     benchmark = validated.benchmark
     seeds = body.seeds or benchmark.default_seeds
@@ -125,7 +141,8 @@ def _create(
         params=validated.measurement.params,
         macs=validated.measurement.macs,
         macs_breakdown=dict(validated.measurement.breakdown),
-        recipe_version=effective_recipe_version(benchmark.recipe, max_epochs),
+        recipe_version=with_train_fraction(effective_recipe_version(benchmark.recipe, max_epochs), train_fraction),
+        train_fraction=train_fraction,
         seeds_requested=seeds,
         status=RunStatus.QUEUED,
         is_baseline=False,
@@ -147,12 +164,14 @@ def list_submissions(
     return repo.list_submissions(session, benchmark=benchmark, user=user, status=status, limit=limit, offset=offset)
 
 
-def delete_submission(session: Session, user: User, submission_id: int) -> None:
+def delete_submission(session: Session, user: User, submission_id: int, reason: str = "") -> None:
+    """Delete as its owner or an admin; the audit log keeps who deleted what, and why."""
     submission = repo.get_submission(session, submission_id)
     if submission is None:
         raise NotFound(f"submission {submission_id}")
     if submission.user_id != user.id and not user.is_admin:
         raise Forbidden("only the owner or an admin can delete this submission")
+    record_delete(session, user, submission, reason)
     repo.delete_submission(session, submission)
 
 

@@ -39,4 +39,6 @@ def submission_out(submission: Submission) -> SubmissionOut:
         test_acc_mean=entry.test_acc_mean,
         test_acc_std=entry.test_acc_std,
         notes=entry.notes,
+        hidden_reason=submission.hidden_reason,
+        flag_reason=submission.flag_reason,
     )

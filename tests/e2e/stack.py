@@ -74,9 +74,9 @@ class Stack:
     def start_worker(self, label: str = "worker") -> subprocess.Popen[bytes]:
         return self._spawn(label, "worker", "--name", f"{label}-{os.getpid()}@%h")
 
-    def start_web(self) -> str:
+    def start_web(self, *options: str) -> str:
         port = free_port()
-        proc = self._spawn("web", "web", "--port", str(port))
+        proc = self._spawn("web", "web", "--port", str(port), *options)
         self.base_url = f"http://127.0.0.1:{port}"
 
         def ready() -> bool:

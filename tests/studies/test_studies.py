@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.accounts.service import create_token, get_or_create_user
 from app.config import Settings
 from app.db.session import session_scope
 from app.db.tables import Run, Submission
+from app.studies.plan import MATCH_TOLERANCE, VariantPlan, plan_study
 from app.studies.schemas import StudyIn
-from app.studies.service import (
-    MATCH_TOLERANCE,
-    VariantPlan,
-    create_study,
-    plan_study,
-    seed_studies,
-    study_view,
-)
+from app.studies.service import create_study, seed_studies, study_view
 from app.zoo.measure import measure
 from app.zoo.spec import parse_spec
 
@@ -129,11 +124,14 @@ def test_verdict_grid_from_synthetic_results(sqlite_settings: Settings, finished
     inconclusive = next(v for v in view.out.verdicts if v.kind == "inconclusive")
     assert "seeds per variant would decide" in inconclusive.text
     assert view.out.delta >= 0.01
-    assert view.grid[0][0]["css"] == "v-self"
-    assert view.grid[0][2]["css"] == "v-worse" and view.grid[2][0]["css"] == "v-better"
-    assert view.grid[0][1]["css"] == view.grid[1][0]["css"] == "v-equivalent"
+    grid = view.grids[0]["rows"]
+    assert isinstance(grid, list) and len(view.grids) == 1
+    assert grid[0][0]["css"] == "v-self"
+    assert grid[0][2]["css"] == "v-worse" and grid[2][0]["css"] == "v-better"
+    assert grid[0][1]["css"] == grid[1][0]["css"] == "v-equivalent"
     assert view.out.summary.startswith("Does the depth matter on digits? Yes: 3 beats 1")
-    assert any("no optional stopping" in n for n in view.out.notes)
+    assert view.out.looks == 1 and view.out.alpha == 0.025
+    assert any("Look 1 of at most 3" in n for n in view.out.notes)
 
 
 def test_page_renders_the_grid(client: TestClient, finished_study: int) -> None:
@@ -141,7 +139,7 @@ def test_page_renders_the_grid(client: TestClient, finished_study: int) -> None:
     assert page.status_code == 200
     html = page.text
     assert 'id="verdict-grid"' in html and 'class="v-equivalent"' in html and 'class="v-better"' in html
-    assert 'id="study-figure"' in html and "no optional stopping" in html and "<script>" not in html
+    assert 'id="study-figure"' in html and "Look 1 of at most 3" in html and "<script>" not in html
     listing = client.get("/studies")
     assert listing.status_code == 200 and f"/studies/{finished_study}" in listing.text
     api = client.get(f"/api/v1/studies/{finished_study}").json()
@@ -177,11 +175,32 @@ def test_post_names_the_bad_variant_and_creates_the_good_study(client: TestClien
     assert {s["name"] for s in board} == {"W · width=32", "W · width=48"}
 
 
-def test_seed_studies_creates_the_canonical_mixer_study_once(sqlite_settings: Settings) -> None:
+def test_seed_studies_creates_the_canonical_studies_once(sqlite_settings: Settings) -> None:
+    t0 = time.perf_counter()
     with session_scope(sqlite_settings.database_url) as session:
         created = seed_studies(session, sqlite_settings.max_epochs)
-        assert len(created) == 1 and created[0].match == "macs"
-        labels = [v["label"].split("(")[0] for v in created[0].variants]
-        assert labels == ["attention", "spatial_mlp", "dwconv", "pooling", "identity"]
-        assert all(v["submission_id"] and v["reason"] is None for v in created[0].variants)
+        seconds = time.perf_counter() - t0
+        by_bench = {(s.benchmark, s.axis): s for s in created}
+        assert set(by_bench) == {
+            ("digits", "mixer"), ("pathfinder", "mixer"), ("shapes", "mixer"), ("digits", "train_fraction")
+        }  # fmt: skip
+        for bench in ("digits", "pathfinder", "shapes"):
+            study = by_bench[(bench, "mixer")]
+            assert study.match == "macs"
+            labels = [v["label"].split("(")[0] for v in study.variants]
+            assert labels == ["attention", "spatial_mlp", "dwconv", "pooling", "identity"]
+            assert all(v["submission_id"] and v["reason"] is None for v in study.variants), study.variants
+            macs = [v["macs"] for v in study.variants]
+            assert max(macs) / min(macs) < (1 + MATCH_TOLERANCE) / (1 - MATCH_TOLERANCE)
+        fractions = by_bench[("digits", "train_fraction")]
+        assert [v["label"].split("(")[0] + v["label"].rsplit(" @ ", 1)[1] for v in fractions.variants] == [
+            f"{m}{f}" for m in ("attention", "dwconv", "spatial_mlp") for f in ("10%", "30%", "100%")
+        ]
+        assert all(v["submission_id"] for v in fractions.variants)
+        subs = session.scalars(select(Submission).where(Submission.study_id == fractions.id)).all()
+        assert sorted({(s.train_fraction, s.recipe_version.rsplit("+", 1)[-1]) for s in subs}, key=str) == sorted(
+            {(0.1, "train10%"), (0.3, "train30%"), (None, "epochs2")}, key=str
+        )
         assert seed_studies(session, sqlite_settings.max_epochs) == []
+    print(f"seed_studies: {len(created)} studies in {seconds:.2f} s")
+    assert seconds < 30

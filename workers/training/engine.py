@@ -204,7 +204,8 @@ def _device_splits(splits: Splits, device: torch.device) -> dict[str, DeviceSpli
         out["test2"] = to_device_split(splits.test2.x, splits.test2.y, device)
         if splits.test2_texture_y is not None:
             # Cue-conflict images scored against their texture class: the same images, other labels.
-            texture_y = torch.as_tensor(np.asarray(splits.test2_texture_y, dtype=np.int64), device=device)
+            # A writable copy: the cached arrays are read-only, which torch warns about.
+            texture_y = torch.as_tensor(np.array(splits.test2_texture_y, dtype=np.int64), device=device)
             out["test2_texture"] = DeviceSplit(x=out["test2"].x, y=texture_y)
     return out
 
@@ -416,6 +417,7 @@ def _final_result(
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0,
         device=describe_device(dev),
         recipe_version=result_recipe_version(recipe.version, recipe.epochs, epochs),
+        train_size=len(data["train"]),
         torch_version=torch.__version__,
         code_version=code_version(),
         spec_hash=opts.spec_hash,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 from torch import nn
 
+from app.benchmarks.recipes import with_train_fraction
 from app.benchmarks.registry import Benchmark
+from app.benchmarks.splits import train_subset
 from app.zoo.build import build_model
 from app.zoo.spec import ArchSpec, spec_hash
 from workers.training.engine import train_model
@@ -25,6 +28,7 @@ def train(
     max_epochs: int | None = None,
     time_limit_s: float | None = None,
     compile_model: bool = False,
+    train_fraction: float | None = None,
 ) -> TrainResult:
     """Train ``spec`` on ``benchmark`` with its fixed recipe and ``seed``; return the final metrics.
 
@@ -34,17 +38,21 @@ def train(
     epochs for tests and development; the result's ``recipe_version`` then carries a ``+epochs<N>`` suffix.
     ``time_limit_s`` bounds the wall time since the call began, checked between steps. ``compile_model`` wraps
     the model in ``torch.compile`` (off by default: the cold compile costs more than it saves on the small
-    benchmarks).
+    benchmarks). ``train_fraction`` trains on a fixed stratified subset of the train split (the same images
+    for every seed and spec; see ``train_subset``) with the same recipe; the result's ``recipe_version`` then
+    carries a ``+train<P>%`` suffix.
 
     Raises ``TrainingFailed`` (kind ``diverged`` / ``oom`` / ``timeout`` / ``invalid_spec`` / ``error``).
     """
     splits = benchmark.load(data_dir)
+    if train_fraction is not None:
+        splits = train_subset(splits, train_fraction)
     c, h, w = benchmark.input_shape
 
     def factory() -> nn.Module:
         return build_model(spec, (c, h, w), benchmark.num_classes)
 
-    return train_model(
+    result = train_model(
         factory,
         splits,
         benchmark.recipe,
@@ -56,3 +64,4 @@ def train(
         time_limit_s=time_limit_s,
         compile_model=compile_model,
     )
+    return dataclasses.replace(result, recipe_version=with_train_fraction(result.recipe_version, train_fraction))

@@ -56,6 +56,8 @@ class TrainResult:
     spec_hash: str
     seed: int
     epochs: list[EpochMetrics]
+    train_size: int = 0
+    """Images in the train split the run trained on (smaller than the benchmark's with a training fraction)."""
     test2_texture_acc: float | None = None
     """On a cue-conflict second test set: how often the prediction is the texture's class (shape bias =
     test2_acc / (test2_acc + test2_texture_acc))."""

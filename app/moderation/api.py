@@ -1,0 +1,156 @@
+"""JSON API of owner and admin actions. Thin: parse, call the service, commit, then send queued runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+
+from app.db.tables import AuditEvent
+from app.deps import QueueDep, SessionDep, UserDep
+from app.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
+from app.moderation import service
+from app.moderation.schemas import AuditEventOut, ReasonIn, RerunIn, SeedsIn, TokenBanOut
+from app.quotas import QUOTA_HEADERS_DOC, QuotaExceeded
+from app.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
+from app.submissions import service as submissions
+from app.submissions.schemas import SubmissionOut
+from app.submissions.views import submission_out
+
+router = APIRouter(prefix="/api/v1", tags=["moderation"], dependencies=[Depends(rate_limited)])
+SubmissionId = Annotated[int, Path(ge=1, le=2**62, description="A submission's id.")]
+TokenId = Annotated[int, Path(ge=1, le=2**62, description="An API token's id.")]
+ACTION_RESPONSES = {**ERROR_RESPONSES, **AUTH_RESPONSES, **NOT_FOUND, **RATE_LIMIT_RESPONSES}
+REQUEUE_RESPONSES: dict[int | str, dict[str, object]] = {
+    **ACTION_RESPONSES,
+    200: {
+        "description": "Queued. When the owner's action spent a daily submission, the `X-Quota-*` headers count it.",
+        "headers": QUOTA_HEADERS_DOC,
+    },
+    409: {"model": MessageOut, "description": "No run is in a state this re-run applies to."},
+    429: {
+        "model": MessageOut,
+        "description": "The owner's daily quota for this benchmark is used up (or too many requests); see Retry-After.",
+        "headers": {
+            **QUOTA_HEADERS_DOC,
+            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}},
+        },
+    },
+}
+
+
+def _out(session: SessionDep, submission_id: int) -> SubmissionOut:
+    return submission_out(submissions.get_submission(session, submission_id))
+
+
+@router.post("/submissions/{submission_id}/hide", responses=ACTION_RESPONSES)
+def hide(submission_id: SubmissionId, body: ReasonIn, user: UserDep, session: SessionDep) -> SubmissionOut:
+    """Admin only: take the entry off every board (its page stays, showing the reason)."""
+    service.set_hidden(session, user, submission_id, body.reason)
+    session.commit()
+    return _out(session, submission_id)
+
+
+@router.post("/submissions/{submission_id}/unhide", responses=ACTION_RESPONSES)
+def unhide(submission_id: SubmissionId, body: ReasonIn, user: UserDep, session: SessionDep) -> SubmissionOut:
+    """Admin only: put a hidden entry back on the boards."""
+    service.set_hidden(session, user, submission_id, None, note=body.reason)
+    session.commit()
+    return _out(session, submission_id)
+
+
+@router.post("/submissions/{submission_id}/flag", responses=ACTION_RESPONSES)
+def flag(submission_id: SubmissionId, body: ReasonIn, user: UserDep, session: SessionDep) -> SubmissionOut:
+    """Admin only: keep the entry on the boards with a public warning (e.g. 'trained on the test set?')."""
+    service.set_flag(session, user, submission_id, body.reason)
+    session.commit()
+    return _out(session, submission_id)
+
+
+@router.post("/submissions/{submission_id}/unflag", responses=ACTION_RESPONSES)
+def unflag(submission_id: SubmissionId, body: ReasonIn, user: UserDep, session: SessionDep) -> SubmissionOut:
+    """Admin only: remove the flag."""
+    service.set_flag(session, user, submission_id, None, note=body.reason)
+    session.commit()
+    return _out(session, submission_id)
+
+
+def _requeued(session: SessionDep, queue: QueueDep, response: Response, outcome: service.Requeued) -> SubmissionOut:
+    session.commit()
+    queue.send_train_runs(outcome.run_ids)  # after the commit: a worker never sees a missing row
+    if outcome.quota is not None:
+        response.headers.update(outcome.quota.headers())
+    return _out(session, outcome.submission.id)
+
+
+def _quota_refused(exc: QuotaExceeded) -> HTTPException:
+    headers = {**exc.quota.headers(), "Retry-After": str(exc.retry_after_s)}
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers=headers)
+
+
+@router.post("/submissions/{submission_id}/rerun", responses=REQUEUE_RESPONSES)
+def rerun(
+    submission_id: SubmissionId, body: RerunIn, user: UserDep, session: SessionDep, queue: QueueDep, response: Response
+) -> SubmissionOut:
+    """Owner or admin: re-queue the failed runs (`all`: every finished or failed run) from scratch. An owner's
+    re-run spends one daily submission unless every run failed for infrastructure reasons; an admin's is free."""
+    try:
+        outcome = service.rerun(session, user, submission_id, all_runs=body.all_runs, reason=body.reason)
+    except service.NothingToRerun as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    except QuotaExceeded as exc:
+        raise _quota_refused(exc) from None
+    return _requeued(session, queue, response, outcome)
+
+
+@router.post("/submissions/{submission_id}/seeds", responses=REQUEUE_RESPONSES)
+def add_seeds(
+    submission_id: SubmissionId, body: SeedsIn, user: UserDep, session: SessionDep, queue: QueueDep, response: Response
+) -> SubmissionOut:
+    """Owner or admin: add runs with the next seed numbers, up to the benchmark's `max_seeds` (422 names the
+    cap). An owner's spends one daily submission; an admin's is free."""
+    try:
+        outcome = service.add_seeds(session, user, submission_id, body.seeds, reason=body.reason)
+    except QuotaExceeded as exc:
+        raise _quota_refused(exc) from None
+    return _requeued(session, queue, response, outcome)
+
+
+@router.post("/tokens/{token_id}/ban", responses=ACTION_RESPONSES)
+def ban_token(token_id: TokenId, body: ReasonIn, user: UserDep, session: SessionDep) -> TokenBanOut:
+    """Admin only: revoke a token for good; requests with it get 401 naming the reason."""
+    token = service.ban_token(session, user, token_id, body.reason)
+    session.commit()
+    return TokenBanOut(
+        id=token.id,
+        user=token.user.name,
+        prefix=token.prefix,
+        name=token.name,
+        revoked_at=token.revoked_at,
+        banned_reason=token.banned_reason,
+    )
+
+
+def event_out(event: AuditEvent) -> AuditEventOut:
+    return AuditEventOut(
+        id=event.id,
+        at=event.at,
+        actor=event.actor.name if event.actor is not None else None,
+        action=event.action,
+        target_kind=event.target_kind,
+        target_id=event.target_id,
+        reason=event.reason,
+        details=event.details,
+        summary=service.describe(event),
+    )
+
+
+@router.get("/audit", responses={**ERROR_RESPONSES, **AUTH_RESPONSES})
+def audit_log(
+    user: UserDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[AuditEventOut]:
+    """Admin only: every owner and admin action, newest first."""
+    return [event_out(e) for e in service.audit_log(session, user, limit=limit, offset=offset)]

@@ -1,0 +1,106 @@
+"""The submission page's owner and admin forms: each POST checks the CSRF token and the logged-in user, calls
+the same service as the API, commits, sends queued runs, and redirects back to the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from app.accounts import web as accounts_web
+from app.db.tables import RunStatus, Submission, User
+from app.deps import QueueDep, SessionDep, WebUserDep
+from app.errors import Forbidden, InputError
+from app.moderation import service
+from app.queue import TaskQueue
+from app.quotas import QuotaExceeded
+from app.ratelimit import rate_limited
+from app.submissions import service as submissions
+from app.web import error_page
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited)])
+SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
+Csrf = Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)]
+Reason = Annotated[str, Form(max_length=500)]
+
+
+def moderation_context(session: Session, submission: Submission, user: User | None) -> dict[str, Any]:
+    """What the submission page needs for its history and forms."""
+    return {
+        "history": [(e, service.describe(e)) for e in service.history(session, submission.id)],
+        "can_manage": user is not None and (user.id == submission.user_id or user.is_admin),
+        "is_admin": user is not None and user.is_admin,
+        "has_failed": any(r.status == RunStatus.FAILED for r in submission.runs),
+    }
+
+
+def _act(
+    request: Request,
+    session: Session,
+    queue: TaskQueue,
+    user: User | None,
+    csrf: str,
+    action: Callable[[User], service.Requeued | object],
+    back: str,
+) -> Response:
+    """Check the form, run the action as the logged-in user, commit, send re-queued runs, go back."""
+    if not accounts_web.csrf_ok(request, csrf):
+        return accounts_web.csrf_refused(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        outcome = action(user)
+    except Forbidden as exc:
+        return error_page(request, 403, str(exc))
+    except InputError as exc:
+        return error_page(request, 422, "; ".join(e["msg"] for e in exc.errors))
+    except QuotaExceeded as exc:
+        return error_page(request, 429, str(exc))
+    except service.NothingToRerun as exc:
+        return error_page(request, 409, str(exc))
+    session.commit()
+    if isinstance(outcome, service.Requeued):
+        queue.send_train_runs(outcome.run_ids)  # after the commit
+    return RedirectResponse(back, status_code=303)
+
+
+def _required(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InputError.one(["reason"], "a public reason (1-500 characters) is required")
+    return reason
+
+
+@router.post("/submissions/{submission_id}/{action}", response_model=None)
+def moderate(
+    submission_id: SubmissionId,
+    action: Annotated[str, Path(pattern="^(hide|unhide|flag|unflag|rerun|seeds|delete)$")],
+    request: Request,
+    session: SessionDep,
+    queue: QueueDep,
+    user: WebUserDep,
+    csrf: Csrf = "",
+    reason: Reason = "",
+    all_runs: Annotated[str, Form(alias="all", max_length=8)] = "",
+    seeds: Annotated[str, Form(max_length=4)] = "",
+) -> Response:
+    actions: dict[str, Callable[[User], object]] = {
+        "hide": lambda u: service.set_hidden(session, u, submission_id, _required(reason)),
+        "unhide": lambda u: service.set_hidden(session, u, submission_id, None, note=reason.strip()),
+        "flag": lambda u: service.set_flag(session, u, submission_id, _required(reason)),
+        "unflag": lambda u: service.set_flag(session, u, submission_id, None, note=reason.strip()),
+        "rerun": lambda u: service.rerun(session, u, submission_id, all_runs=bool(all_runs), reason=reason.strip()),
+        "seeds": lambda u: service.add_seeds(session, u, submission_id, _count(seeds), reason=reason.strip()),
+        "delete": lambda u: submissions.delete_submission(session, u, submission_id, reason.strip()),
+    }
+    back = "/" if action == "delete" else f"/submissions/{submission_id}"
+    return _act(request, session, queue, user, csrf, actions[action], back)
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 100:
+        raise InputError.one(["seeds"], "the number of seeds to add is a whole number from 1 to 100")
+    return int(text)

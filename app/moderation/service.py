@@ -1,0 +1,194 @@
+"""Owner and admin actions on submissions and tokens. Each writes one audit event (who, when, what, the public
+reason) in the caller's transaction; services never commit, the boundary does and then sends queued runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app import quotas
+from app.benchmarks.registry import get_benchmark
+from app.db.tables import ApiToken, AuditEvent, RunStatus, Submission, User
+from app.errors import Forbidden, InputError, NotFound
+from app.moderation import repository as repo
+from app.quotas import Quota
+from app.submissions import repository as submissions_repo
+
+SUBMISSION = "submission"
+TOKEN = "token"
+
+
+class NothingToRerun(Exception):
+    """No run of the submission is in a state a re-run applies to."""
+
+
+@dataclass(frozen=True)
+class Requeued:
+    submission: Submission
+    run_ids: list[int]  # to send to the broker after the commit
+    quota: Quota | None  # the owner's quota after this action when it was charged; None when free
+
+
+def _submission(session: Session, submission_id: int) -> Submission:
+    found = submissions_repo.get_submission(session, submission_id)
+    if found is None:
+        raise NotFound(f"submission {submission_id}")
+    return found
+
+
+def _owner_or_admin(actor: User, submission: Submission, what: str) -> None:
+    if submission.user_id != actor.id and not actor.is_admin:
+        raise Forbidden(f"only the submission's owner or an admin can {what}; {actor.name} is neither")
+
+
+def _admin(actor: User, what: str) -> None:
+    if not actor.is_admin:
+        raise Forbidden(f"only an admin can {what}; {actor.name} is not an admin")
+
+
+def _audit(session: Session, actor: User, action: str, submission: Submission, reason: str, **details: object) -> None:
+    repo.add_event(
+        session,
+        actor_id=actor.id,
+        action=action,
+        target_kind=SUBMISSION,
+        target_id=submission.id,
+        reason=reason,
+        details=dict(details),
+    )
+
+
+def set_hidden(session: Session, actor: User, submission_id: int, reason: str | None, *, note: str = "") -> Submission:
+    """Hide (reason given) or unhide (None) an entry: hidden entries leave every board; their page stays."""
+    submission = _submission(session, submission_id)
+    _admin(actor, "hide or unhide a submission")
+    submission.hidden_reason = reason
+    _audit(session, actor, "hide" if reason is not None else "unhide", submission, reason or note)
+    return submission
+
+
+def set_flag(session: Session, actor: User, submission_id: int, reason: str | None, *, note: str = "") -> Submission:
+    """Flag (reason given) or unflag (None) an entry: it stays on the boards with the reason shown."""
+    submission = _submission(session, submission_id)
+    _admin(actor, "flag or unflag a submission")
+    submission.flag_reason = reason
+    _audit(session, actor, "flag" if reason is not None else "unflag", submission, reason or note)
+    return submission
+
+
+def _charge(session: Session, actor: User, submission: Submission, free: bool) -> Quota | None:
+    """An owner's re-run or added seeds spend one of the day's submissions on that benchmark; an admin's, or a
+    re-run of runs the platform broke, cost nothing."""
+    if actor.is_admin or free:
+        return None
+    return quotas.charge(session, actor, submission.benchmark)
+
+
+def rerun(session: Session, actor: User, submission_id: int, *, all_runs: bool = False, reason: str = "") -> Requeued:
+    """Put the failed runs (or, with `all_runs`, every finished or failed run) back in the queue from scratch."""
+    submission = _submission(session, submission_id)
+    _owner_or_admin(actor, submission, "re-run it")
+    wanted = RunStatus.DONE if all_runs else (RunStatus.FAILED,)
+    runs = [r for r in submission.runs if r.status in wanted]
+    if not runs:
+        kind = "finished or failed" if all_runs else "failed"
+        raise NothingToRerun(f"submission {submission_id} has no {kind} runs to re-run")
+    infrastructure = all(r.status == RunStatus.FAILED and r.error_kind in quotas.REFUNDED_ERROR_KINDS for r in runs)
+    quota = _charge(session, actor, submission, free=infrastructure)
+    run_ids = repo.requeue_runs(session, [r.id for r in runs])
+    submissions_repo.refresh_submission_status(session, submission.id)
+    seeds = sorted(r.seed for r in runs if r.id in run_ids)
+    _audit(session, actor, "rerun", submission, reason, runs=len(run_ids), seeds=seeds, all=all_runs, quota=bool(quota))
+    return Requeued(_refreshed(session, submission), run_ids, quota)
+
+
+def add_seeds(session: Session, actor: User, submission_id: int, count: int, *, reason: str = "") -> Requeued:
+    """`count` more runs with the next seed numbers, up to the benchmark's max_seeds."""
+    submission = _submission(session, submission_id)
+    _owner_or_admin(actor, submission, "add seeds to it")
+    cap = get_benchmark(submission.benchmark).max_seeds
+    have = len(submission.runs)
+    if have + count > cap:
+        raise InputError.one(
+            ["body", "seeds"],
+            f"{have} seeds + {count} more would exceed this benchmark's maximum of {cap} seeds "
+            f"(at most {max(0, cap - have)} can be added)",
+            "limit",
+            value=count,
+            limit=cap,
+        )
+    quota = _charge(session, actor, submission, free=False)
+    first = max((r.seed for r in submission.runs), default=-1) + 1
+    seeds = list(range(first, first + count))
+    run_ids = repo.add_runs(session, submission.id, seeds)
+    submission.seeds_requested = have + count
+    session.flush()
+    submissions_repo.refresh_submission_status(session, submission.id)
+    _audit(session, actor, "add_seeds", submission, reason, seeds=seeds, quota=bool(quota))
+    return Requeued(_refreshed(session, submission), run_ids, quota)
+
+
+def _refreshed(session: Session, submission: Submission) -> Submission:
+    session.expire_all()  # the runs were updated in SQL: load them again
+    return _submission(session, submission.id)
+
+
+def record_delete(session: Session, actor: User, submission: Submission, reason: str = "") -> None:
+    """The audit event of a deletion (the submission's own row goes; the event keeps what it was)."""
+    details = {"name": submission.name, "benchmark": submission.benchmark, "owner": submission.user.name}
+    _audit(session, actor, "delete", submission, reason, **details)
+
+
+def ban_token(session: Session, actor: User, token_id: int, reason: str) -> ApiToken:
+    """Revoke a token for good with a public reason: requests with it get 401 saying it was banned and why."""
+    token = repo.get_token(session, token_id)
+    if token is None:
+        raise NotFound(f"token {token_id}")
+    _admin(actor, "ban a token")
+    repo.ban_token(session, token, reason)
+    repo.add_event(
+        session,
+        actor_id=actor.id,
+        action="ban",
+        target_kind=TOKEN,
+        target_id=token.id,
+        reason=reason,
+        details={"user": token.user.name, "prefix": token.prefix},
+    )
+    return token
+
+
+def audit_log(session: Session, actor: User, *, limit: int, offset: int) -> list[AuditEvent]:
+    _admin(actor, "read the audit log")
+    return repo.events(session, limit=limit, offset=offset)
+
+
+def history(session: Session, submission_id: int) -> list[AuditEvent]:
+    """What owners and admins did to one submission, oldest first (public, like the reasons themselves)."""
+    return repo.events(session, target_kind=SUBMISSION, target_id=submission_id, limit=200, newest_first=False)
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
+def describe(event: AuditEvent) -> str:
+    """One line for people: 'alice re-ran 2 failed runs: flaky node'."""
+    who = event.actor.name if event.actor is not None else "a deleted user"
+    d = event.details or {}
+    what = {
+        "hide": "hid it",
+        "unhide": "unhid it",
+        "flag": "flagged it",
+        "unflag": "removed the flag",
+        "delete": f"deleted {d.get('name', 'it')!r}",
+        "rerun": f"re-ran all {_runs(int(d.get('runs', 0)))}"
+        if d.get("all")
+        else f"re-ran {int(d.get('runs', 0))} failed run{'' if d.get('runs') == 1 else 's'}",
+        "add_seeds": f"added {len(d.get('seeds', []))} seeds ({', '.join(map(str, d.get('seeds', [])))})",
+        "ban": f"banned token {d.get('prefix', '')}… of {d.get('user', '?')}",
+    }.get(event.action, event.action)
+    if d.get("quota"):
+        what += " (1 of the day's submissions)"
+    return f"{who} {what}" + (f": {event.reason}" if event.reason else "")

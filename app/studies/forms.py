@@ -1,0 +1,62 @@
+"""The submit page's study form: its defaults, and its text fields turned into a ``StudyIn``. Pure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.errors import InputError
+from app.studies.schemas import StudyIn
+
+DEFAULTS: dict[str, str] = {
+    "name": "",
+    "benchmark": "digits",
+    "preset": "tiny_vit_digits",
+    "axis": "mixer",
+    "values": "attention, spatial_mlp, dwconv, pooling, identity",
+    "series": "",
+    "match": "macs",
+    "seeds": "3",
+}
+
+
+def parse_values(text: str, field: str) -> list[Any]:
+    """A JSON list (``[{"kind": "attention", "heads": 2}, "dwconv"]``) or comma-separated words and numbers
+    (``attention, dwconv`` · ``1, 2, 4`` · ``0.1, 0.3, 1``)."""
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError.one([field], f"not a valid JSON list: {exc}") from None
+        if not isinstance(data, list):
+            raise InputError.one([field], "expected a list")
+        return data
+    return [_scalar(part.strip()) for part in text.split(",") if part.strip()]
+
+
+def _scalar(word: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(word)
+        except ValueError:
+            pass
+    return word
+
+
+def study_from_form(form: dict[str, str]) -> StudyIn:
+    """Raises InputError (a field that cannot be read) or pydantic's ValidationError (the model's rules)."""
+    seeds = form["seeds"].strip()
+    if seeds and not seeds.isdigit():
+        raise InputError.one(["seeds"], "seeds is a whole number, e.g. 3")
+    return StudyIn(
+        benchmark=form["benchmark"],
+        name=form["name"].strip(),
+        description=form.get("description", ""),
+        base_spec={"preset": form["preset"], "overrides": {}},
+        axis=form["axis"],  # type: ignore[arg-type]
+        values=parse_values(form["values"], "values"),
+        series=parse_values(form["series"], "series") if form["series"].strip() else None,
+        match=form["match"] or None,  # type: ignore[arg-type]
+        seeds=int(seeds) if seeds else None,
+    )

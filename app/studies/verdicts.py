@@ -1,0 +1,241 @@
+"""Pairwise verdicts of a study, the α spent at each look, the coloured grid and the plain-words summary.
+Pure: variants (with their per-seed accuracies) in, verdicts and text out.
+
+Sequential looks. Seeds are fixed before training, and verdicts appear only once every seed is done: that is
+a look. The owner may add seeds to an inconclusive study and look again, at most ``MAX_LOOKS`` times in all.
+Looking repeatedly and stopping when something is significant inflates the error rate, so the α is spent
+across looks (Bonferroni-style α-spending: 0.025, then 0.0125, then 0.0125). By the union bound the chance
+of calling two identical variants "different" at *any* look is at most 0.025 + 0.0125 + 0.0125 = 0.05,
+whatever the number of seeds added and whatever the outcome of earlier looks (no independence or spacing
+assumption, unlike Pocock or O'Brien-Fleming boundaries). The same α is used for TOST at that look, so a false
+"equivalent" is bounded the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+from app.stats.equivalence import verdict
+from app.studies.schemas import VariantOut, VerdictOut
+
+ALPHA_SPENDING: tuple[float, ...] = (0.025, 0.0125, 0.0125)
+"""α spent at look 1, 2, 3; they sum to 0.05 (the study-wide error rate per pair)."""
+MAX_LOOKS = len(ALPHA_SPENDING)
+SIMULATED_POWER_3DELTA = 0.99
+"""Measured by tests/studies/test_sequential.py (3 seeds, +3 per look while inconclusive; 3δ = 6 seed σ):
+the share of pairs 3δ apart called different. The page quotes it as a lower bound."""
+
+
+def alpha_at(look: int) -> float:
+    """The α spent at ``look`` (1-based)."""
+    if not 1 <= look <= MAX_LOOKS:
+        raise ValueError(f"look must be in 1..{MAX_LOOKS}, got {look}")
+    return ALPHA_SPENDING[look - 1]
+
+
+def pts(x: float) -> str:
+    return f"{100.0 * x:.1f}"
+
+
+def pair_verdict(
+    a: VariantOut, b: VariantOut, ready: bool, delta: float, alpha: float, *, group: str | None = None
+) -> VerdictOut:
+    """The verdict between ``a`` and ``b`` (named by ``short`` labels: the series within a fraction group)."""
+    name_a, name_b = (a.series or a.label, b.series or b.label) if group else (a.label, b.label)
+    if not ready or len(a.test_accs) < 2 or len(b.test_accs) < 2:
+        why = "waiting for every seed" if not ready else "needs 2 finished seeds per variant"
+        return VerdictOut(
+            group=group, a=name_a, b=name_b, kind="pending", text=why, diff=None, ci_low=None, ci_high=None,
+            seeds_needed=None,
+        )  # fmt: skip
+    v = verdict(a.test_accs, b.test_accs, delta, alpha)
+    text = {
+        "equivalent": f"equivalent within ±{pts(delta)} pts",
+        "a_better": f"{name_a} better by {pts(abs(v['diff']))} pts",
+        "b_better": f"{name_b} better by {pts(abs(v['diff']))} pts",
+        "inconclusive": f"inconclusive — about {v['seeds_needed']} seeds per variant would decide",
+    }[v["kind"]]
+    return VerdictOut(
+        group=group,
+        a=name_a,
+        b=name_b,
+        kind=v["kind"],
+        text=text,
+        diff=v["diff"],
+        ci_low=v["ci_low"],
+        ci_high=v["ci_high"],
+        seeds_needed=v["seeds_needed"],
+    )
+
+
+def groups(variants: Sequence[VariantOut]) -> list[tuple[str | None, list[VariantOut]]]:
+    """What is compared with what: all trained variants together, or, for a training-fraction study with
+    several series, the series at each fraction (a group per fraction, in the study's order)."""
+    trained = [v for v in variants if v.submission_id is not None]
+    if len({v.series for v in variants if v.series}) < 2:
+        return [(None, trained)]
+    out: dict[str, list[VariantOut]] = {}
+    for v in variants:  # all variants, so a fraction shows up even if one series was not matched
+        key = v.label.rsplit(" @ ", 1)[-1]
+        out.setdefault(key, [])
+        if v.submission_id is not None:
+            out[key].append(v)
+    return list(out.items())
+
+
+def all_verdicts(variants: Sequence[VariantOut], ready: bool, delta: float, alpha: float) -> list[VerdictOut]:
+    return [
+        pair_verdict(a, b, ready, delta, alpha, group=group)
+        for group, members in groups(variants)
+        for a, b in combinations(members, 2)
+    ]
+
+
+def grid(names: list[str], verdicts: Sequence[VerdictOut]) -> list[list[dict[str, str]]]:
+    """Rows × columns of cells {css, text}, from the row variant's side (row better → 'v-better')."""
+    by_pair = {(v.a, v.b): v for v in verdicts}
+    rows = []
+    for row in names:
+        cells = []
+        for col in names:
+            if row == col:
+                cells.append({"css": "v-self", "text": "—"})
+                continue
+            v = by_pair.get((row, col))
+            flipped = v is None
+            v = v or by_pair[(col, row)]
+            kind = v.kind
+            if kind in ("a_better", "b_better"):
+                row_wins = (kind == "a_better") != flipped
+                kind = "better" if row_wins else "worse"
+            cells.append({"css": f"v-{kind}", "text": v.text})
+        rows.append(cells)
+    return rows
+
+
+def grids(variants: Sequence[VariantOut], verdicts: Sequence[VerdictOut]) -> list[dict[str, object]]:
+    """One grid per group: {title, names, rows}."""
+    out: list[dict[str, object]] = []
+    for group, members in groups(variants):
+        names = [(v.series or v.label) if group else v.label for v in members]
+        if len(names) < 2:
+            continue
+        in_group = [v for v in verdicts if v.group == group]
+        title = f"at {group} of the training set" if group else ""
+        out.append({"title": title, "names": names, "rows": grid(names, in_group)})
+    return out
+
+
+def can_add_seeds(
+    verdicts: Sequence[VerdictOut], ready: bool, looks: int, seeds: int, max_seeds: int
+) -> tuple[bool, str | None]:
+    """Whether the owner may add seeds now, else why not."""
+    if looks >= MAX_LOOKS:
+        return False, (
+            f"this study has had its {MAX_LOOKS} looks (α spent {' + '.join(map(str, ALPHA_SPENDING))} = "
+            f"{sum(ALPHA_SPENDING):g}); more seeds would break its error rates"
+        )
+    if not ready:
+        return False, "some runs are not done yet: seeds can be added once every seed of this look is done"
+    if not any(v.kind == "inconclusive" for v in verdicts):
+        return False, "no pair is inconclusive: more seeds would not change an answer"
+    if seeds >= max_seeds:
+        return False, f"every variant already has this benchmark's maximum of {max_seeds} seeds"
+    return True, None
+
+
+def summary(
+    axis: str,
+    benchmark: str,
+    match: str | None,
+    seeds: int,
+    variants: Sequence[VariantOut],
+    verdicts: Sequence[VerdictOut],
+    delta: float,
+    chance: float | None = None,
+) -> str:
+    trained = [v for v in variants if v.submission_id is not None]
+    decided = [v for v in verdicts if v.kind != "pending"]
+    at = f" at equal {'MACs' if match == 'macs' else match} (±5%)" if match else ""
+    if len(trained) < 2:
+        return "Fewer than two variants could be created, so there is nothing to compare."
+    if not decided:
+        done = sum(v.seeds_finished for v in trained)
+        return (
+            f"Not decided yet: {done} of {len(trained) * seeds} runs finished. Verdicts appear once every "
+            f"variant has all its {seeds} seeds, a number fixed before training."
+        )
+    group_names = [g for g, _ in groups(variants)]
+    if group_names != [None]:
+        parts = [
+            f"With {g} of the training set: " + _answer([v for v in decided if v.group == g], seeds, delta)
+            for g in group_names
+            if any(v.group == g for v in decided)
+        ]
+        return f"Does the token mixer matter on {benchmark}{at} as the training set shrinks? " + " ".join(parts)
+    answer = f"Does the {axis} matter on {benchmark}{at}? " + _answer(decided, seeds, delta, n_trained=len(trained))
+    return _near_chance(trained, chance) + answer
+
+
+NEAR_CHANCE = 0.05
+"""Variants whose mean test accuracy is within this of chance did not learn the task."""
+
+
+def _near_chance(trained: Sequence[VariantOut], chance: float | None) -> str:
+    """A warning when no variant learned the task: then "equivalent" means "none of them learned", not "they
+    are interchangeable" (seen on pathfinder: every 32×32 MetaFormer variant at 51–54 %, chance 50 %)."""
+    means = [v.test_acc_mean for v in trained if v.test_acc_mean is not None]
+    if chance is None or not means or max(means) - chance > NEAR_CHANCE:
+        return ""
+    return (
+        f"Caution: every variant is within {pts(NEAR_CHANCE)} points of chance ({pts(chance)} %), so none of "
+        "them learned this task at this size and recipe; equal accuracy here says nothing about the mixers. "
+    )
+
+
+def _answer(decided: Sequence[VerdictOut], seeds: int, delta: float, n_trained: int | None = None) -> str:
+    wins = [v for v in decided if v.kind in ("a_better", "b_better")]
+    equal = [v for v in decided if v.kind == "equivalent"]
+    unsure = [v for v in decided if v.kind == "inconclusive"]
+    if decided and len(equal) == len(decided):
+        who = f"all {n_trained} variants" if n_trained else "all of them"
+        return f"No: {who} perform the same within ±{pts(delta)} accuracy points."
+    parts = []
+    if wins:
+        beats = [
+            f"{v.a if v.kind == 'a_better' else v.b} beats {v.b if v.kind == 'a_better' else v.a} "
+            f"by {pts(abs(v.diff or 0.0))} points"
+            for v in wins
+        ]
+        parts.append("; ".join(beats))
+    if equal:
+        parts.append(f"{len(equal)} of {len(decided)} pairs are the same within ±{pts(delta)} points")
+    if unsure:
+        n = max(v.seeds_needed or 0 for v in unsure)
+        parts.append(f"{len(unsure)} pairs are inconclusive (up to about {n} seeds per variant would decide)")
+    lead = "Yes" if wins else f"Not with {seeds} seeds"
+    return f"{lead}: " + "; ".join(parts) + "."
+
+
+def notes(match: str | None, seeds: int, looks: int, alpha: float, delta: float, noise: float) -> list[str]:
+    spent = " / ".join(f"{a:g}" for a in ALPHA_SPENDING)
+    out = [
+        f"δ = max(1 point, 2 × the benchmark's pooled seed std of its finished entries) = ±{pts(delta)} points "
+        f"(pooled seed std {pts(noise)} points). Two variants are 'equivalent' when the {1 - 2 * alpha:.1%} "
+        f"interval of their difference lies inside ±δ (TOST, Welch, α = {alpha:g}); 'better' when a two-sided "
+        f"Welch test at α = {alpha:g} separates them.",
+        f"Look {looks} of at most {MAX_LOOKS}, with {seeds} seeds per variant, α = {alpha:g}. Verdicts appear "
+        "only once every seed is done. Adding seeds after looking changes the error rates, so the study spends "
+        f"its α across looks ({spent} at looks 1 / 2 / 3; Bonferroni-style α-spending): two identical variants "
+        f"are called different at any look with probability at most {sum(ALPHA_SPENDING):g}, however the "
+        f"seeds are added. A {MAX_LOOKS + 1}th look is refused.",
+        f"Power: in simulation, two variants 3δ apart are called different in at least "
+        f"{SIMULATED_POWER_3DELTA:.0%} of studies (3 seeds, +3 per look while inconclusive).",
+    ]
+    if match:
+        out.append(
+            f"Equal compute: each variant's width was searched (multiples of lcm(heads, 2), within the "
+            f"benchmark's limits) so its {match} are within ±5% of the base spec's; variants that could "
+            "not be matched are listed with the reason and not trained."
+        )
+    return out

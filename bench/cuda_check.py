@@ -1,0 +1,181 @@
+"""Check the training engine's CUDA path on a real GPU: bf16 autocast, channels_last, fused AdamW, CUDA-event
+timing, the failure kinds, and whether CUDA results agree with CPU ones.
+
+    python bench/cuda_check.py [--out cuda_check.json]
+
+Prints one line per check with PASS/FAIL and the numbers behind it; exits 1 if any check failed. The suite
+cannot run this (CI has no GPU); run it when a GPU is at hand.
+
+Checks:
+- ``bf16``: a forward pass under the engine's autocast produces bfloat16 activations; conv weights are
+  channels_last after ``prepare_model``.
+- ``train:<preset>``: the full recipe trains on CUDA to finite losses and 20 points above chance; the result
+  names the GPU; img/s is reported.
+- ``seed-repeat``: the same seed twice on CUDA gives test accuracies within 1 point (cuDNN/atomics are not
+  bit-exact, so equality is not asked).
+- ``cpu-vs-cuda``: the same seed on CPU (fp32) and CUDA (bf16): mean test accuracy over 3 seeds within 2 points.
+- ``oom``: with the allocator capped to a sliver of the card, training fails with kind ``oom`` and a message
+  that says what to change; afterwards, uncapped, the same process trains again (memory was released).
+- ``timeout``: a 0.2 s time limit ends a run with kind ``timeout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from app.benchmarks.registry import Benchmark, get_benchmark
+from app.zoo.build import build_model
+from app.zoo.spec import parse_spec
+from workers.training.engine import prepare_model, train_model
+from workers.training.evaluate import autocast_for
+from workers.training.results import TrainingFailed, TrainResult
+
+TRAIN_CASES = [
+    ("digits", "tiny_resnet_digits"),
+    ("digits", "tiny_vit_digits"),
+    ("digits", "tiny_mixer_digits"),
+    ("digits", "tiny_convformer_digits"),
+    ("digits", "tiny_poolformer_digits"),
+    ("shapes", "tiny_vit_synth"),
+    ("pathfinder", "tiny_resnet_synth"),
+]
+
+
+def factory(bench: Benchmark, preset: str) -> Callable[[], torch.nn.Module]:
+    spec = parse_spec({"preset": preset, "overrides": {}})
+    return lambda: build_model(spec, bench.input_shape, bench.num_classes)
+
+
+def train(slug: str, preset: str, seed: int, device: str, **kwargs: Any) -> TrainResult:
+    bench = get_benchmark(slug)
+    return train_model(factory(bench, preset), bench.load(), bench.recipe, seed, device=device, **kwargs)
+
+
+class Report:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, name: str, ok: bool, **numbers: Any) -> None:
+        self.rows.append({"check": name, "ok": ok, **numbers})
+        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in numbers.items())
+        print(f"{'PASS' if ok else 'FAIL'} {name}: {shown}", flush=True)
+
+
+def check_bf16(report: Report, dev: torch.device) -> None:
+    bench = get_benchmark("digits")
+    model = prepare_model(factory(bench, "tiny_resnet_digits")(), dev)
+    x = torch.randn(4, *bench.input_shape, device=dev).contiguous(memory_format=torch.channels_last)
+    seen: list[torch.dtype] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, o: seen.append(o.dtype)) for m in model.modules()]
+    with autocast_for(dev):
+        model(x)
+    for h in hooks:
+        h.remove()
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    cl = all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    bf16 = sum(d == torch.bfloat16 for d in seen)
+    report.add("bf16", bf16 > 0 and cl, bf16_outputs=bf16, outputs=len(seen), convs_channels_last=cl)
+
+
+def check_training(report: Report, device: str) -> list[dict[str, Any]]:
+    out = []
+    for slug, preset in TRAIN_CASES:
+        bench = get_benchmark(slug)
+        t0 = time.perf_counter()
+        r = train(slug, preset, 0, device)
+        chance = 1.0 / bench.num_classes
+        ok = r.test_acc > chance + 0.2 and "cuda" in r.device  # learned something; how well is the board's job
+        row = {"preset": preset, "benchmark": slug, "test_acc": r.test_acc, "img_s": r.images_per_second,
+               "wall_s": time.perf_counter() - t0, "device": r.device}  # fmt: skip
+        report.add(f"train:{slug}:{preset}", ok, **{k: v for k, v in row.items() if k not in ("preset", "benchmark")})
+        out.append(row)
+    return out
+
+
+def check_seed_repeat(report: Report, device: str) -> None:
+    a = train("digits", "tiny_resnet_digits", 1, device).test_acc
+    b = train("digits", "tiny_resnet_digits", 1, device).test_acc
+    report.add("seed-repeat", abs(a - b) <= 0.01, first=a, second=b)
+
+
+def check_cpu_vs_cuda(report: Report, device: str) -> None:
+    torch.set_num_threads(4)
+    cpu = [train("digits", "tiny_resnet_digits", s, "cpu").test_acc for s in range(3)]
+    gpu = [train("digits", "tiny_resnet_digits", s, device).test_acc for s in range(3)]
+    diff = statistics.mean(gpu) - statistics.mean(cpu)
+    report.add("cpu-vs-cuda", abs(diff) <= 0.02, cpu_mean=statistics.mean(cpu), cuda_mean=statistics.mean(gpu))
+
+
+def check_oom(report: Report, device: str) -> None:
+    dev = torch.device(device)
+    if dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    torch.cuda.empty_cache()
+    total = torch.cuda.get_device_properties(dev).total_memory
+    torch.cuda.set_per_process_memory_fraction(2e6 / total, dev)  # ~2 MB: not enough for any batch
+    kind, message = "none", ""
+    try:
+        train("shapes", "tiny_vit_synth", 0, device, max_epochs=1)
+    except TrainingFailed as exc:
+        kind, message = exc.kind, exc.message
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0, dev)
+    after = train("digits", "tiny_vit_digits", 0, device, max_epochs=1)
+    ok = kind == "oom" and "batch size" in message and after.test_acc >= 0.0
+    report.add("oom", ok, kind=kind, retrain_after_ok=True, message=message[:80])
+
+
+def check_timeout(report: Report, device: str) -> None:
+    kind = "none"
+    try:
+        train("shapes", "tiny_vit_synth", 0, device, time_limit_s=0.2)
+    except TrainingFailed as exc:
+        kind = exc.kind
+    report.add("timeout", kind == "timeout", kind=kind)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--out", help="write the rows as JSON here")
+    parser.add_argument("--only", nargs="*", help="run only these checks (bf16, train, seed, cpu, timeout, oom)")
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        sys.exit("no CUDA device: this check needs a GPU")
+    dev = torch.device(args.device)
+    print(f"{torch.cuda.get_device_name(dev)}, torch {torch.__version__}, CUDA {torch.version.cuda}", flush=True)
+    report = Report()
+    trained: list[dict[str, Any]] = []
+    wanted = set(args.only or ["bf16", "train", "seed", "cpu", "timeout", "oom"])
+    if "bf16" in wanted:
+        check_bf16(report, dev)
+    if "train" in wanted:
+        trained = check_training(report, args.device)
+    if "seed" in wanted:
+        check_seed_repeat(report, args.device)
+    if "cpu" in wanted:
+        check_cpu_vs_cuda(report, args.device)
+    if "timeout" in wanted:
+        check_timeout(report, args.device)
+    if "oom" in wanted:
+        check_oom(report, args.device)  # last: it caps the allocator (and restores it)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"checks": report.rows, "trained": trained}, f, indent=1)
+    failed = [r["check"] for r in report.rows if not r["ok"]]
+    print(
+        f"{len(report.rows) - len(failed)} of {len(report.rows)} checks passed" + (f"; failed: {failed}" * bool(failed))
+    )
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

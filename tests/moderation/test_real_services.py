@@ -1,0 +1,136 @@
+"""On the real PostgreSQL and Redis of this machine: the quota holds under concurrent submits, charged re-runs
+count, and two app instances share one rate limit through Redis."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import quotas
+from app.accounts.service import get_or_create_user
+from app.config import Settings
+from app.db.migrate import upgrade
+from app.db.session import get_sessionmaker, session_scope
+from app.main import create_app
+from app.quotas import QuotaExceeded
+from app.ratelimit import RedisTokenBucket, TokenBucket
+from app.submissions import service
+from app.submissions.schemas import SubmissionIn
+from tests.conftest import demo_settings
+from tests.moderation.test_moderation import admin_token, fail_runs
+from tests.submissions.test_api import TINY, token_for
+
+
+def spec(i: int) -> dict[str, object]:
+    return {"preset": "tiny_resnet_digits", "overrides": {"stem_width": 8 + i}}
+
+
+@pytest.fixture
+def pg_settings(tmp_path: Path, pg_url: str, redis_url: str) -> Settings:
+    upgrade(pg_url)
+    return demo_settings(tmp_path, database_url=pg_url, broker_url=redis_url, queue=f"test-{secrets.token_hex(3)}")
+
+
+@pytest.fixture
+def pg_client(pg_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(pg_settings)) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_concurrent_submits_never_share_the_last_quota_slot(
+    database: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2N threads, each with its own session, submit at once against a limit of N: exactly N get through
+    (PostgreSQL: the user's row is locked before counting; SQLite: the write lock is taken before counting)."""
+    pg_settings: Settings = request.getfixturevalue("pg_settings" if database == "postgresql" else "sqlite_settings")
+    limit = 4
+    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", limit)
+    name = f"racer{secrets.token_hex(3)}"
+    with session_scope(pg_settings.database_url) as session:
+        user_id = get_or_create_user(session, name).id
+    bodies = [SubmissionIn(name=f"race {i}", spec=spec(i), seeds=1) for i in range(2 * limit)]
+    for body in bodies:  # measured now, so every thread reaches the quota check at the same moment
+        service.validate_spec(body.benchmark, body.spec)
+    start = threading.Barrier(len(bodies))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def submit(body: SubmissionIn) -> None:
+        session = get_sessionmaker(pg_settings.database_url)()
+        try:
+            user = session.get(quotas.User, user_id)
+            assert user is not None
+            start.wait()
+            try:
+                service.submit(session, user, body, max_epochs=pg_settings.max_epochs)
+                session.commit()
+                result = "accepted"
+            except QuotaExceeded:
+                session.rollback()
+                result = "refused"
+        finally:
+            session.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=submit, args=(b,)) for b in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["accepted"] * limit + ["refused"] * limit
+    with session_scope(pg_settings.database_url) as session:
+        user = session.get(quotas.User, user_id)
+        assert user is not None
+        assert quotas.quota_for(session, user, "digits").used == limit
+
+
+def test_charged_reruns_and_moderation_on_postgres(
+    pg_client: TestClient, pg_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", 2)
+    owner = token_for(pg_settings, f"owner{secrets.token_hex(3)}")
+    root = admin_token(pg_settings, f"root{secrets.token_hex(3)}")
+    res = pg_client.post("/api/v1/submissions", json={"name": "pg", "spec": spec(90), "seeds": 2}, headers=owner)
+    assert res.status_code in (200, 201), res.text
+    sid = res.json()["id"]
+    fail_runs(pg_settings, sid, kind="oom")
+    rerun = pg_client.post(f"/api/v1/submissions/{sid}/rerun", json={}, headers=owner)
+    assert rerun.status_code == 200 and rerun.headers["x-quota-remaining"] == "0", rerun.text
+    fail_runs(pg_settings, sid, kind="oom")
+    refused = pg_client.post(f"/api/v1/submissions/{sid}/rerun", json={}, headers=owner)
+    assert refused.status_code == 429 and "retry-after" in refused.headers
+    assert pg_client.post(f"/api/v1/submissions/{sid}/rerun", json={}, headers=root).status_code == 200
+    assert pg_client.post(f"/api/v1/submissions/{sid}/hide", json={"reason": "r"}, headers=root).status_code == 200
+    entries = pg_client.get("/api/v1/benchmarks/digits/leaderboard").json()["entries"]
+    assert sid not in [e["id"] for e in entries]
+    log = pg_client.get("/api/v1/audit", headers=root).json()
+    assert [e["action"] for e in log if e["target_id"] == sid][:3] == ["hide", "rerun", "rerun"]
+
+
+def test_two_app_instances_share_one_rate_limit_through_redis(tmp_path: Path, redis_url: str) -> None:
+    settings = demo_settings(tmp_path, broker_url=redis_url, rate_limit_per_minute=3)
+    settings.ensure_dirs()
+    upgrade(settings.database_url)
+    caller = {"Authorization": f"Bearer aa_{secrets.token_hex(8)}"}  # a key of its own in the shared Redis
+    body = {"benchmark": "digits", "spec": TINY}
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        answers = [(one if i % 2 else two).post("/api/v1/specs/validate", json=body, headers=caller) for i in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert isinstance(one.app.state.rate_limiter, RedisTokenBucket)  # type: ignore[attr-defined]
+        assert 1 <= int(answers[-1].headers["retry-after"]) <= 20
+        other = {"Authorization": f"Bearer aa_{secrets.token_hex(8)}"}
+        assert one.post("/api/v1/specs/validate", json=body, headers=other).status_code == 200
+
+
+def test_the_demo_limits_in_process_and_a_dead_redis_falls_back(sqlite_settings: Settings) -> None:
+    assert isinstance(create_app(sqlite_settings).state.settings, Settings)
+    dead = RedisTokenBucket("redis://127.0.0.1:1/0", per_minute=1, capacity=1)
+    assert dead.take("k") == 0 and dead.take("k") > 0  # the process's own bucket answered
+    assert isinstance(TokenBucket().take("k"), float)
