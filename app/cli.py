@@ -145,17 +145,15 @@ def demo(
 ) -> None:
     """Everything on this machine: SQLite database, SQLite broker, a worker, baselines, the web app."""
     from app.db.session import session_scope
-    from app.studies.service import seed_studies
-    from app.submissions.baselines import seed_baselines
+    from app.demo import seed_demo
 
     settings = get_settings()
     if settings.mode != "demo":
         raise typer.BadParameter("`archarena demo` runs in demo mode only (unset ARCHARENA_MODE)")
     migrate()
     with session_scope(settings.database_url) as session:
-        created = seed_baselines(session, max_epochs=settings.max_epochs)
-        studies = seed_studies(session, max_epochs=settings.max_epochs)
-    # web() below sends every queued run (baselines, then the studies' variants) to the broker at start-up.
+        created, studies = seed_demo(session, settings.max_epochs)
+    # web() below sends every queued run to the broker at start-up, in the order they were created.
     typer.echo(f"baselines: {len(created)} new; studies: {len(studies)} new")
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}

@@ -366,13 +366,15 @@ def demo_studies() -> list[StudyIn]:
     ]
 
 
-def seed_studies(session: Session, max_epochs: int | None) -> list[Study]:
-    """Create the demo's canonical studies that do not exist yet (by name). They are exempt from quotas.
-    Returns the new studies; the caller commits and queues ``study_run_ids`` of each (after the baselines,
-    which were created first and so are queued first)."""
+def seed_studies(session: Session, max_epochs: int | None, benchmark: str | None = None) -> list[Study]:
+    """Create the demo's canonical studies (on ``benchmark``, or all) that do not exist yet (by name). They are
+    exempt from quotas. Returns the new studies; the caller commits and queues ``study_run_ids`` of each (after
+    the benchmark's baselines, which were created first and so are queued first)."""
     user = get_or_create_user(session, STUDY_USER, is_admin=True)
     created = []
     for body in demo_studies():
+        if benchmark is not None and body.benchmark != benchmark:
+            continue
         if repo.study_by_name(session, user.id, body.name) is not None:
             continue
         resolve_benchmark(body.benchmark)

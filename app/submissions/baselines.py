@@ -51,26 +51,30 @@ REFERENCES: dict[str, tuple[str, int]] = {"digits": ("tiny_resnet_digits", 10)}
 REFERENCE_SUFFIX = " (noise-floor reference)"
 
 
-def seed_baselines(session: Session, *, max_epochs: int | None, only: list[str] | None = None) -> list[Submission]:
-    """Create the baseline and reference submissions that do not exist yet (by name, per benchmark).
+def seed_baselines(
+    session: Session, *, max_epochs: int | None, only: list[str] | None = None, benchmark: str | None = None
+) -> list[Submission]:
+    """Create the baseline and reference submissions (on ``benchmark``, or all) that do not exist yet (by name,
+    per benchmark).
 
     Returns the new ones."""
     user = get_or_create_user(session, BASELINE_USER, is_admin=True)
     existing = set(
-        session.execute(select(Submission.benchmark, Submission.name).where(Submission.user_id == user.id)).tuples()
+        session.execute(select(Submission.benchmark, Submission.name).where(Submission.user_id == user.id)).all()
     )
     todo: list[tuple[str, str, str, int | None]] = [
         (b, p, p, None) for b, presets in BASELINES.items() for p in presets
     ]
     todo += [(b, p, p + REFERENCE_SUFFIX, n) for b, (p, n) in REFERENCES.items()]
     created = []
-    for benchmark, preset, name, seeds in todo:
-        if preset not in PRESETS or (only and preset not in only) or (benchmark, name) in existing:
+    todo = [t for t in todo if benchmark is None or t[0] == benchmark]
+    for slug, preset, name, seeds in todo:
+        if preset not in PRESETS or (only and preset not in only) or (slug, name) in existing:
             continue
         if seeds is not None:
-            seeds = min(seeds, get_benchmark(benchmark).max_seeds)
+            seeds = min(seeds, get_benchmark(slug).max_seeds)
         body = SubmissionIn(
-            benchmark=benchmark,
+            benchmark=slug,
             name=name,
             spec={"preset": preset, "overrides": {}},
             description=(

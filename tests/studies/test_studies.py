@@ -203,4 +203,3 @@ def test_seed_studies_creates_the_canonical_studies_once(sqlite_settings: Settin
         )
         assert seed_studies(session, sqlite_settings.max_epochs) == []
     print(f"seed_studies: {len(created)} studies in {seconds:.2f} s")
-    assert seconds < 30
