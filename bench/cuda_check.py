@@ -9,6 +9,8 @@ cannot run this (CI has no GPU); run it when a GPU is at hand.
 Checks:
 - ``bf16``: a forward pass under the engine's autocast produces bfloat16 activations; conv weights are
   channels_last after ``prepare_model``.
+- ``grads:<preset>``: every digits preset's parameter gradients on CUDA (fp32, channels_last) match CPU's
+  within 1e-3 of the largest (this caught a wrong CUDA avg_pool2d backward that halved PoolFormer's accuracy).
 - ``train:<preset>``: the full recipe trains on CUDA to finite losses and 20 points above chance; the result
   names the GPU; img/s is reported.
 - ``seed-repeat``: the same seed twice on CUDA gives test accuracies within 1 point (cuDNN/atomics are not
@@ -22,6 +24,7 @@ Checks:
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -85,6 +88,38 @@ def check_bf16(report: Report, dev: torch.device) -> None:
     report.add("bf16", bf16 > 0 and cl, bf16_outputs=bf16, outputs=len(seen), convs_channels_last=cl)
 
 
+def check_grads(report: Report, dev: torch.device) -> None:
+    """Every preset's parameter gradients on CUDA (fp32, channels_last as the engine prepares the model) against
+    CPU, same weights and batch: a wrong CUDA kernel shows up here before it skews a leaderboard."""
+    from app.zoo.presets import PRESETS
+
+    # Exact fp32 kernels for the comparison: cuDNN convolutions default to TF32, whose ~1e-3 rounding alone
+    # put the CNN presets at 0.2-1 % relative error on an H200 (the first run of this check).
+    prev = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        _compare_grads(report, dev, sorted(p for p in PRESETS if p.endswith("_digits")))
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = prev
+
+
+def _compare_grads(report: Report, dev: torch.device, names: list[str]) -> None:
+    for name in names:
+        bench = get_benchmark("digits")
+        torch.manual_seed(0)
+        cpu_model = factory(bench, name)()
+        gpu_model = prepare_model(copy.deepcopy(cpu_model), dev)
+        x = torch.randn(16, *bench.input_shape)
+        y = torch.randint(0, bench.num_classes, (16,))
+        grads = []
+        for model, xd, yd in ((cpu_model, x, y), (gpu_model, x.to(dev), y.to(dev))):
+            model.eval()  # no dropout/drop-path: the two devices' random numbers differ
+            torch.nn.functional.cross_entropy(model(xd), yd).backward()
+            grads.append(torch.cat([p.grad.flatten().float().cpu() for p in model.parameters() if p.grad is not None]))
+        err = ((grads[0] - grads[1]).abs().max() / grads[0].abs().max().clamp_min(1e-12)).item()
+        report.add(f"grads:{name}", err < 1e-3, max_rel_err=err)
+
+
 def check_training(report: Report, device: str) -> list[dict[str, Any]]:
     out = []
     for slug, preset in TRAIN_CASES:
@@ -146,7 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--out", help="write the rows as JSON here")
-    parser.add_argument("--only", nargs="*", help="run only these checks (bf16, train, seed, cpu, timeout, oom)")
+    parser.add_argument("--only", nargs="*", help="run only these checks (bf16, grads, train, seed, cpu, timeout, oom)")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("no CUDA device: this check needs a GPU")
@@ -154,9 +189,11 @@ def main() -> None:
     print(f"{torch.cuda.get_device_name(dev)}, torch {torch.__version__}, CUDA {torch.version.cuda}", flush=True)
     report = Report()
     trained: list[dict[str, Any]] = []
-    wanted = set(args.only or ["bf16", "train", "seed", "cpu", "timeout", "oom"])
+    wanted = set(args.only or ["bf16", "grads", "train", "seed", "cpu", "timeout", "oom"])
     if "bf16" in wanted:
         check_bf16(report, dev)
+    if "grads" in wanted:
+        check_grads(report, dev)
     if "train" in wanted:
         trained = check_training(report, args.device)
     if "seed" in wanted:

@@ -1,12 +1,15 @@
 """The submission page's owner and admin forms: each POST checks the CSRF token and the logged-in user, calls
-the same service as the API, commits, sends queued runs, and redirects back to the page."""
+the same service as the API, commits, sends queued runs, and redirects back to the page. Admins also get the
+audit log as a page and as CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -19,7 +22,7 @@ from app.queue import TaskQueue
 from app.quotas import QuotaExceeded
 from app.ratelimit import rate_limited
 from app.submissions import service as submissions
-from app.web import error_page
+from app.web import error_page, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited)])
 SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
@@ -104,3 +107,43 @@ def _count(text: str) -> int:
     if not text.strip().isdigit() or not 1 <= int(text) <= 100:
         raise InputError.one(["seeds"], "the number of seeds to add is a whole number from 1 to 100")
     return int(text)
+
+
+AUDIT_PAGE = 100
+AUDIT_CSV_MAX = 10_000
+
+
+@router.get("/audit", response_model=None)
+def audit_page(
+    request: Request, session: SessionDep, user: WebUserDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+) -> Response:
+    """Every owner/admin action, newest first, a page at a time (admins only)."""
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        events = service.audit_log(session, user, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE)
+    except Forbidden as exc:
+        return error_page(request, 403, str(exc))
+    rows = [(e, service.describe(e)) for e in events[:AUDIT_PAGE]]
+    return render(request, "audit.html", {"events": rows, "page": page, "more": len(events) > AUDIT_PAGE})
+
+
+@router.get("/audit.csv", response_model=None)
+def audit_csv(request: Request, session: SessionDep, user: WebUserDep) -> Response:
+    """The newest 10,000 audit events as CSV (admins only)."""
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        events = service.audit_log(session, user, limit=AUDIT_CSV_MAX, offset=0)
+    except Forbidden as exc:
+        return error_page(request, 403, str(exc))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at", "actor", "action", "target_kind", "target_id", "reason", "summary"])
+    for e in events:
+        actor = e.actor.name if e.actor is not None else ""
+        writer.writerow(
+            [e.id, e.at.isoformat(), actor, e.action, e.target_kind, e.target_id, e.reason, service.describe(e)]
+        )
+    headers = {"Content-Disposition": 'attachment; filename="archarena-audit.csv"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -230,7 +230,10 @@ class Pooling(nn.Module):
         self.pool = nn.AvgPool2d(pool_size, stride=1, padding=pool_size // 2, count_include_pad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g = to_grid(x, self.grid)
+        # Contiguous on purpose: the grid view has channels_last strides, and CUDA's channels_last avg_pool2d
+        # backward with padding returns wrong gradients (seen with torch 2.11 on an H200: a PoolFormer trained to
+        # 39 % on digits instead of 83 %; bench/cuda_check.py's "grads" check compares every preset with CPU).
+        g = to_grid(x, self.grid).contiguous()
         return to_tokens(self.pool(g) - g)
 
 

@@ -327,3 +327,27 @@ def test_the_cli_makes_and_unmakes_admins(tmp_path: Path) -> None:
     with session_scope(settings.database_url) as session:
         assert session.scalar(select(User.is_admin).where(User.name == "root")) is False
     assert archarena("user", "admin", "no spaces", home=tmp_path).returncode == 2
+
+
+def test_the_audit_log_page_and_csv_are_for_admins(client: TestClient, sqlite_settings: Settings) -> None:
+    alice = token_for(sqlite_settings, "alice")
+    sid = submit(client, alice)
+    root = admin_token(sqlite_settings)
+    assert client.post(
+        f"/api/v1/submissions/{sid}/flag", json={"reason": "odd <b>numbers</b>"}, headers=root
+    ).is_success
+    assert client.get("/audit", follow_redirects=False).headers["location"] == "/login"
+    sign_up(client, "visitor")
+    refused = client.get("/audit")
+    assert refused.status_code == 403 and "only an admin can read the audit log" in refused.text
+    assert client.get("/audit.csv").status_code == 403
+    with session_scope(sqlite_settings.database_url) as session:
+        set_admin(session, "visitor")
+    page = client.get("/audit")
+    assert page.status_code == 200 and f'href="/submissions/{sid}">submission {sid}</a>' in page.text
+    assert "odd &lt;b&gt;numbers&lt;/b&gt;" in page.text and "<b>numbers</b>" not in page.text  # escaped
+    rows = client.get("/audit.csv")
+    assert rows.headers["content-type"].startswith("text/csv")
+    lines = rows.text.strip().splitlines()
+    assert lines[0] == "id,at,actor,action,target_kind,target_id,reason,summary"
+    assert len(lines) == 2 and ",root,flag,submission," in lines[1] and "odd <b>numbers</b>" in lines[1]
