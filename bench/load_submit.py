@@ -60,13 +60,13 @@ def client_loop(base: str, token: str, index: int, deadline: float, results: Res
             if time.monotonic() > deadline:
                 return
             if k % 4 == 0 and len(mine) < DEFAULT_DAILY_LIMIT:
-                width = 8 + (index * 7 + len(mine)) % 57  # a spec of this client's own
+                width = 8 + len(mine)  # (client, k-th submission) → its own spec: no free duplicates
                 body = {
                     "name": f"load {index}.{len(mine)}",
                     "seeds": 3,
                     "spec": {
                         "preset": "tiny_resnet_digits",
-                        "overrides": {"stem_width": width, "widths": [width, 32 + index % 9, 64]},
+                        "overrides": {"stem_width": width, "widths": [width, 16 + index, 64]},
                     },
                 }
                 started = time.perf_counter()
@@ -145,7 +145,8 @@ def main() -> None:
                 leftover.close()
     total = sum(results.statuses.values())
     server_errors = sum(n for code, n in results.statuses.items() if code >= 500)
-    print(f"stack {args.stack}: {args.clients} clients for {elapsed:.0f} s, one web process, one worker training")
+    web = "one web process" if args.web_processes == 1 else f"{args.web_processes} web processes"
+    print(f"stack {args.stack}: {args.clients} clients for {elapsed:.0f} s, {web}, one worker training")
     print(f"requests {total}  ({total / elapsed:.1f} req/s)  statuses {dict(sorted(results.statuses.items()))}")
     print(
         f"latency p50 {statistics.median(results.latencies) * 1000:.0f} ms  "
