@@ -75,6 +75,8 @@ class VariantOut(OutModel):
     test2_acc_ci: tuple[float, float] | None = None
     images_per_second: float | None = Field(default=None, description="Mean training throughput over seeds.")
     val_acc_curve: list[float] = Field(default_factory=list, description="Mean val accuracy per epoch over seeds.")
+    hidden_reason: str | None = Field(default=None, description="Set when an admin hid the variant's submission.")
+    flag_reason: str | None = Field(default=None, description="Set when an admin flagged the variant's submission.")
 
 
 class VerdictOut(OutModel):

@@ -247,6 +247,8 @@ def _variants(
                 test2_acc_ci=test2_ci,
                 images_per_second=fmean(speeds) if speeds else None,
                 val_acc_curve=(curves or {}).get(sub.id, []) if sub else [],
+                hidden_reason=sub.hidden_reason if sub else None,
+                flag_reason=sub.flag_reason if sub else None,
             )
         )
     return out

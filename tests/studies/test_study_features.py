@@ -226,3 +226,21 @@ def test_create_a_study_from_the_submit_page(client: TestClient) -> None:
     bad = {**form, "values": json.dumps([{"kind": "attention"}, "nonsense"]), "csrf_token": csrf(client, "/submit")}
     res = client.post("/studies/new", data=bad)
     assert res.status_code == 422 and "nonsense" in res.text
+
+
+def test_hidden_and_flagged_variants_are_marked_on_the_study(client: TestClient, sqlite_settings: Settings) -> None:
+    with session_scope(sqlite_settings.database_url) as session:
+        owner = get_or_create_user(session, "marked")
+        body = StudyIn(name="M", base_spec=BASE, axis="depth", values=[1, 2], seeds=2)
+        study = create_study(session, owner, body, max_epochs=2)
+        first, second = (plan["submission_id"] for plan in study.variants)
+        session.execute(update(Submission).where(Submission.id == first).values(hidden_reason="copied <b>entry</b>"))
+        session.execute(update(Submission).where(Submission.id == second).values(flag_reason="odd curve"))
+        study_id = study.id
+    variants = client.get(f"/api/v1/studies/{study_id}").json()["variant_list"]
+    assert [(v["hidden_reason"], v["flag_reason"]) for v in variants] == [
+        ("copied <b>entry</b>", None),
+        (None, "odd curve"),
+    ]
+    page = client.get(f"/studies/{study_id}").text
+    assert "hidden by an admin: copied &lt;b&gt;entry&lt;/b&gt;" in page and "flagged by an admin: odd curve" in page
