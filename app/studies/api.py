@@ -40,14 +40,19 @@ def create_study(body: StudyIn, user: UserDep, session: SessionDep, queue: Queue
 
 @router.post(
     "/studies/{study_id}/seeds",
-    responses={**ERROR_RESPONSES, **AUTH_RESPONSES, **NOT_FOUND},
+    responses={**ERROR_RESPONSES, **AUTH_RESPONSES, **NOT_FOUND, **QUOTA_RESPONSE},
 )
 def add_seeds(
     study_id: StudyId, body: SeedsIn, user: UserDep, session: SessionDep, queue: QueueDep, settings: SettingsDep
 ) -> StudyOut:
     """A new look at an inconclusive study: `seeds` more seeds for every variant (owner or admin; at most 3
-    looks in all, the α spent across them; capped by the benchmark's max_seeds)."""
-    run_ids = service.add_seeds(session, user, study_id, body.seeds, max_epochs=settings.max_epochs)
+    looks in all, the α spent across them; capped by the benchmark's max_seeds). The owner spends one of the
+    day's submissions per variant, all or nothing; an admin nothing."""
+    try:
+        run_ids = service.add_seeds(session, user, study_id, body.seeds, max_epochs=settings.max_epochs)
+    except QuotaExceeded as exc:
+        headers = {**exc.quota.headers(), "Retry-After": str(exc.retry_after_s)}
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers=headers) from None
     session.commit()
     queue.send_train_runs(run_ids)
     return service.study_view(session, study_id, max_epochs=settings.max_epochs).out

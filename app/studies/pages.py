@@ -109,6 +109,8 @@ def add_seeds(
         run_ids = service.add_seeds(session, web_user, study_id, seeds, max_epochs=settings.max_epochs)
     except Forbidden as exc:
         return error_page(request, 403, str(exc))
+    except QuotaExceeded as exc:
+        return error_page(request, 429, str(exc))
     except InputError as exc:
         return error_page(request, 422, _errors_text(exc.errors))
     session.commit()

@@ -21,6 +21,7 @@ from app.benchmarks.registry import Benchmark, get_benchmark
 from app.db.tables import RunStatus, Study, Submission, User
 from app.errors import Forbidden, InputError, NotFound
 from app.leaderboard.service import board, build_entry
+from app.moderation import repository as audit
 from app.quotas import Quota, QuotaExceeded
 from app.stats.summary import summarize
 from app.studies import repository as repo
@@ -146,7 +147,8 @@ def study_run_ids(session: Session, study: Study) -> list[int]:
 def add_seeds(session: Session, user: User, study_id: int, k: int, *, max_epochs: int | None) -> list[int]:
     """A new look: ``k`` more seeds (new seed numbers) for every variant; returns the new run ids for the
     caller to queue after its commit. Owner or admin only; refused (422) unless every run is done, a pair is
-    inconclusive, a look is left and the benchmark's max_seeds allows it."""
+    inconclusive, a look is left and the benchmark's max_seeds allows it. The owner pays one of the day's
+    submissions per variant, all or nothing (429 otherwise); an admin pays nothing."""
     study = _get(session, study_id)
     if study.user_id != user.id and not user.is_admin:
         raise Forbidden("only the study's owner or an admin can add seeds")
@@ -162,10 +164,25 @@ def add_seeds(session: Session, user: User, study_id: int, k: int, *, max_epochs
             f"add at most {benchmark.max_seeds - study.seeds}",
             "limit",
         )
+    subs = repo.study_submissions(session, [study.id])
+    charged = not user.is_admin  # like a submission's added seeds: the owner pays, an admin's action is free
+    if charged:
+        _charge(session, user, study.benchmark, len(subs))
     new_seeds = list(range(study.seeds, study.seeds + k))
-    ids = [
-        run.id for sub in repo.study_submissions(session, [study.id]) for run in repo.add_runs(session, sub, new_seeds)
-    ]
+    ids = []
+    for sub in subs:
+        ids += [run.id for run in repo.add_runs(session, sub, new_seeds)]
+        # One audit event per variant: its page's history shows the look, and a charged one counts against
+        # the day's quota (accounts.repository.count_charged_actions).
+        audit.add_event(
+            session,
+            actor_id=user.id,
+            action="add_seeds",
+            target_kind="submission",
+            target_id=sub.id,
+            reason=f"study {study.id}, look {study.looks + 1}",
+            details={"seeds": new_seeds, "quota": charged, "study": study.id},
+        )
     study.seeds += k
     study.looks += 1
     session.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from app import quotas
 from app.accounts.service import create_token, get_or_create_user
 from app.config import Settings
 from app.db.session import session_scope
-from app.db.tables import EpochMetric, Run, Study, Submission
+from app.db.tables import EpochMetric, Run, Study, Submission, User
 from app.errors import InputError
 from app.studies.plan import plan_study
 from app.studies.plots import study_figures
@@ -244,3 +245,25 @@ def test_hidden_and_flagged_variants_are_marked_on_the_study(client: TestClient,
     ]
     page = client.get(f"/studies/{study_id}").text
     assert "hidden by an admin: copied &lt;b&gt;entry&lt;/b&gt;" in page and "flagged by an admin: odd curve" in page
+
+
+def test_the_owner_pays_for_added_seeds_all_or_nothing(
+    client: TestClient, sqlite_settings: Settings, inconclusive: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"/api/v1/studies/{inconclusive}"
+    owner = _headers(sqlite_settings, "owner")  # the study itself spent 2 of the owner's digits quota
+    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", 3)
+    refused = client.post(f"{url}/seeds", json={"seeds": 2}, headers=owner)
+    assert refused.status_code == 429 and "needs 2 submissions" in refused.json()["detail"]
+    assert "Retry-After" in refused.headers
+    assert client.get(url).json()["looks"] == 1  # nothing added
+    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", 4)
+    assert client.post(f"{url}/seeds", json={"seeds": 2}, headers=owner).status_code == 200
+    with session_scope(sqlite_settings.database_url) as session:
+        user = session.scalars(select(User).where(User.name == "owner")).one()
+        assert quotas.quota_for(session, user, "digits", datetime.now(UTC)).remaining == 0
+        study = session.get(Study, inconclusive)
+        assert study is not None
+        first = study.variants[0]["submission_id"]
+    history = client.get(f"/submissions/{first}").text
+    assert f"owner added 2 seeds (3, 4) (1 of the day&#39;s submissions): study {inconclusive}, look 2" in history
