@@ -19,6 +19,7 @@ from fastapi import HTTPException, Request, status
 log = logging.getLogger(__name__)
 RATE_LIMIT_PER_MINUTE = 60  # sustained POSTs per minute per token/address; the bucket also holds this many
 MAX_KEYS = 10_000  # forget the oldest buckets beyond this many, so memory stays bounded
+REDIS_RETRY_S = 10.0  # after Redis fails, the process's own buckets answer for this long before Redis is tried
 
 RATE_LIMIT_RESPONSES: dict[int | str, dict[str, object]] = {
     429: {
@@ -85,13 +86,19 @@ class RedisTokenBucket:
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._script = self._redis.register_script(_GCRA)
         self._fallback = TokenBucket(per_minute=per_minute, capacity=capacity)
+        self.redis_retry_at = 0.0  # monotonic time before which Redis is not asked again after a failure
 
     def take(self, key: str) -> float:
+        if time.monotonic() < self.redis_retry_at:  # Redis failed recently: don't make every POST wait 0.5 s
+            return self._fallback.take(key)
         interval_ms = 60_000.0 / self.per_minute
         try:
             wait_ms = self._script(keys=[self.prefix + key], args=[interval_ms, interval_ms * self.capacity])
-        except Exception:  # Redis down or slow: limit in this process rather than fail the request
-            log.warning("rate limiter: Redis did not answer; using this process's buckets", exc_info=True)
+        except Exception as exc:  # Redis down or slow: limit in this process rather than fail the request
+            log.warning(
+                "rate limiter: Redis did not answer (%s); this process's buckets for %.0f s", exc, REDIS_RETRY_S
+            )
+            self.redis_retry_at = time.monotonic() + REDIS_RETRY_S
             return self._fallback.take(key)
         return float(wait_ms) / 1000.0
 
