@@ -77,9 +77,7 @@ def web(
     import uvicorn
 
     from app.main import create_app
-    from app.zoo.measure import warm_up
 
-    warm_up()  # the first meta-device measurement in a process is slow: pay it before the first request
     try:
         _send_queued()  # messages lost while nothing ran (a broker restarted empty) are sent again
     except Exception as exc:  # a web app that cannot reach the database yet still starts; workers reconcile too

@@ -95,13 +95,6 @@ def requeue_runs(session: Session, run_ids: Sequence[int]) -> list[int]:
     return done
 
 
-def add_runs(session: Session, submission_id: int, seeds: Sequence[int]) -> list[int]:
-    runs = [Run(submission_id=submission_id, seed=seed, status=RunStatus.QUEUED) for seed in seeds]
-    session.add_all(runs)
-    session.flush()
-    return [run.id for run in runs]
-
-
 def get_token(session: Session, token_id: int) -> ApiToken | None:
     return session.scalar(select(ApiToken).where(ApiToken.id == token_id).options(selectinload(ApiToken.user)))
 

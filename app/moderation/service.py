@@ -121,9 +121,7 @@ def add_seeds(session: Session, actor: User, submission_id: int, count: int, *, 
     quota = _charge(session, actor, submission, free=False)
     first = max((r.seed for r in submission.runs), default=-1) + 1
     seeds = list(range(first, first + count))
-    run_ids = repo.add_runs(session, submission.id, seeds)
-    submission.seeds_requested = have + count
-    session.flush()
+    run_ids = submissions_repo.add_runs(session, submission, seeds)
     submissions_repo.refresh_submission_status(session, submission.id)
     _audit(session, actor, "add_seeds", submission, reason, seeds=seeds, quota=bool(quota))
     return Requeued(_refreshed(session, submission), run_ids, quota)

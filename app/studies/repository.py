@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.tables import EpochMetric, Run, RunStatus, Study, Submission
+from app.db.tables import EpochMetric, Study, Submission
 
 
 def add_study(session: Session, study: Study) -> Study:
@@ -47,13 +47,3 @@ def val_curves(session: Session, run_ids: list[int]) -> list[tuple[int, int, flo
         .order_by(EpochMetric.run_id, EpochMetric.epoch)
     )
     return [(int(r), int(e), float(v)) for r, e, v in session.execute(query)]
-
-
-def add_runs(session: Session, submission: Submission, seeds: list[int]) -> list[Run]:
-    """Queue new seeds of a submission (it is queued again until they are done)."""
-    runs = [Run(submission_id=submission.id, seed=seed, status=RunStatus.QUEUED) for seed in seeds]
-    session.add_all(runs)
-    submission.seeds_requested += len(seeds)
-    submission.status = RunStatus.QUEUED
-    session.flush()
-    return runs

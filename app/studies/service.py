@@ -28,6 +28,7 @@ from app.studies import repository as repo
 from app.studies import verdicts as vd
 from app.studies.plan import VariantPlan, plan_study, relocate, variant_name
 from app.studies.schemas import StudyIn, StudyOut, StudySummaryOut, VariantOut
+from app.submissions import repository as submissions_repo
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission, resolve_benchmark, run_ids
 from app.zoo.presets import PRESETS
@@ -171,7 +172,8 @@ def add_seeds(session: Session, user: User, study_id: int, k: int, *, max_epochs
     new_seeds = list(range(study.seeds, study.seeds + k))
     ids = []
     for sub in subs:
-        ids += [run.id for run in repo.add_runs(session, sub, new_seeds)]
+        ids += submissions_repo.add_runs(session, sub, new_seeds)
+        sub.status = RunStatus.QUEUED
         # One audit event per variant: its page's history shows the look, and a charged one counts against
         # the day's quota (accounts.repository.count_charged_actions).
         audit.add_event(

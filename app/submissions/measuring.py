@@ -34,12 +34,14 @@ def configure(processes: int) -> None:
 
 
 def start() -> None:
-    """Spawn the measuring processes now and wait until each has imported torch and warmed up, so the first
-    submissions do not queue behind that (a few seconds; the app starts serving afterwards)."""
+    """Warm up whoever will measure before the app serves, so the first submissions do not wait for it: the
+    measuring processes (spawned now; each imports torch and warms up), or this process when there are none."""
     pool = _get_pool()
-    if pool is not None:
-        for future in [pool.submit(int) for _ in range(_processes)]:
-            future.result()
+    if pool is None:
+        warm_up()
+        return
+    for future in [pool.submit(int) for _ in range(_processes)]:
+        future.result()
 
 
 def shutdown() -> None:

@@ -19,6 +19,16 @@ def add_submission(session: Session, submission: Submission, seeds: Sequence[int
     return submission
 
 
+def add_runs(session: Session, submission: Submission, seeds: Sequence[int]) -> list[int]:
+    """More seeds for a submission (added seeds, a study's new look): a queued run each, counted in
+    seeds_requested. Returns the run ids; the caller updates the submission's status."""
+    runs = [Run(submission_id=submission.id, seed=seed, status=RunStatus.QUEUED) for seed in seeds]
+    session.add_all(runs)
+    submission.seeds_requested += len(runs)
+    session.flush()
+    return [run.id for run in runs]
+
+
 def get_submission(session: Session, submission_id: int, *, with_epochs: bool = False) -> Submission | None:
     runs = selectinload(Submission.runs)
     options = [selectinload(Submission.user), runs.selectinload(Run.epochs) if with_epochs else runs]

@@ -4,14 +4,13 @@ shared by the browser and API-fuzzing tests of one module."""
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, migrated_stack
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,14 +28,10 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="module")
 def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("stack")
-    stack = Stack(home, {"ARCHARENA_MAX_EPOCHS": "2", "ARCHARENA_QUEUE": f"test-{secrets.token_hex(3)}"})
-    stack.cli("migrate")
-    stack.start_worker()
-    stack.start_web()
-    try:
+    with migrated_stack(home, {"ARCHARENA_MAX_EPOCHS": "2"}) as stack:
+        stack.start_worker()
+        stack.start_web()
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="session")

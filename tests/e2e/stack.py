@@ -4,13 +4,15 @@ variables exactly as a user would, with readiness checked by polling (never by s
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -113,3 +115,30 @@ def poll_submission(base_url: str, submission_id: int, timeout: float, stack: St
         return wait_for(finished, timeout, f"submission {submission_id} to finish", interval=0.5)
     except TimeoutError as exc:
         raise TimeoutError(f"{exc}\n{stack.logs()}") from None
+
+
+@contextmanager
+def migrated_stack(home: Path, env: dict[str, str]) -> Iterator[Stack]:
+    """A Stack on a migrated database, with a broker queue of its own unless ``env`` names one; every process
+    it started is stopped on exit."""
+    stack = Stack(home, {"ARCHARENA_QUEUE": f"test-{secrets.token_hex(3)}", **env})
+    try:
+        stack.cli("migrate")
+        yield stack
+    finally:
+        stack.stop()
+
+
+def collect_page_errors(page: Any) -> list[str]:
+    """The page's script errors, console errors (CSP violations are among them) and failed responses, as they
+    happen; the browser's own favicon request is the one 404 to ignore."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console", lambda msg: errors.append(msg.text) if msg.type == "error" and "resource" not in msg.text else None
+    )
+    page.on(
+        "response",
+        lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
+    )
+    return errors

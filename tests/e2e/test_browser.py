@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, collect_page_errors
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.slow]
 NAME = "<b>browser</b> resnet"
@@ -40,15 +40,7 @@ def submit(page: Any, base: str, name: str, preset: str, seeds: str) -> str:
 def test_new_user_journey(embedded_stack: Stack, browser: Any, output_dir: Path) -> None:
     base = embedded_stack.base_url
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console", lambda msg: errors.append(msg.text) if msg.type == "error" and "resource" not in msg.text else None
-    )
-    page.on(
-        "response",
-        lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
-    )
+    errors = collect_page_errors(page)
 
     page.goto(f"{base}/submit")  # a family's own fields, with their limits, drive the JSON and the preview
     page.select_option("#family", "resnet")

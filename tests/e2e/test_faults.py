@@ -27,7 +27,7 @@ from app.main import create_app
 from app.queue import TaskQueue
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
-from tests.e2e.stack import Stack, free_port, wait_for
+from tests.e2e.stack import Stack, free_port, migrated_stack, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 FAST_LIVENESS = {"ARCHARENA_HEARTBEAT_S": "1", "ARCHARENA_DEAD_AFTER_S": "4"}
@@ -81,13 +81,8 @@ def kill_hard(stack: Stack, pid: int) -> None:
 
 @pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[Stack]:
-    env = {"ARCHARENA_MAX_EPOCHS": "6", "ARCHARENA_QUEUE": f"test-{secrets.token_hex(3)}", **FAST_LIVENESS}
-    stack = Stack(tmp_path, env)
-    stack.cli("migrate")
-    try:
+    with migrated_stack(tmp_path, {"ARCHARENA_MAX_EPOCHS": "6", **FAST_LIVENESS}) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_a_worker_killed_mid_epoch_is_replaced_and_the_run_finishes_once(embedded: Stack) -> None:
@@ -190,9 +185,7 @@ def test_a_broker_restarted_empty_loses_no_run(
         "ARCHARENA_QUEUE": queue,
         **FAST_LIVENESS,
     }
-    stack = Stack(tmp_path, env)
-    try:
-        stack.cli("migrate")
+    with migrated_stack(tmp_path, env) as stack:
         settings = stack.settings()
         stack.start_worker("w1")
         ids = submit(settings, "tiny_convmixer_digits", seeds=3)
@@ -217,5 +210,3 @@ def test_a_broker_restarted_empty_loses_no_run(
             run = run_state(settings, run_id)
             assert (run.status, run.attempts, run.error_kind) == ("finished", 1, None), stack.logs()
             assert epochs_of(settings, run_id) == [1, 2, 3]
-    finally:
-        stack.stop()

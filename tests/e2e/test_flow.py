@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.queue import TaskQueue
-from tests.e2e.stack import Stack, poll_submission, wait_for
+from tests.e2e.stack import Stack, migrated_stack, poll_submission, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SPEC = {"preset": "tiny_resnet_digits", "overrides": {}}
@@ -30,12 +30,8 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     else:
         env = {}
     env.update({"ARCHARENA_MAX_EPOCHS": "2", "ARCHARENA_QUEUE": queue})
-    stack = Stack(tmp_path, env)
-    stack.cli("migrate")
-    try:
+    with migrated_stack(tmp_path, env) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_submit_train_and_rank(stack: Stack) -> None:

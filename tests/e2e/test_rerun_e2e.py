@@ -3,26 +3,21 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.stack import Stack, poll_submission
+from tests.e2e.stack import Stack, migrated_stack, poll_submission
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    stack = Stack(tmp_path, {"ARCHARENA_MAX_EPOCHS": "1", "ARCHARENA_QUEUE": f"test-{secrets.token_hex(3)}"})
-    stack.cli("migrate")
-    try:
+    with migrated_stack(tmp_path, {"ARCHARENA_MAX_EPOCHS": "1"}) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_a_rerun_run_is_trained_again_by_a_real_worker(stack: Stack) -> None:

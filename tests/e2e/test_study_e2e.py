@@ -5,7 +5,6 @@ from GET /api/v1/studies/{id}, and render the page in Chromium: the verdict grid
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack import Stack, wait_for
+from tests.e2e.stack import Stack, collect_page_errors, migrated_stack, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 STUDY = {
@@ -28,18 +27,9 @@ STUDY = {
 
 @pytest.fixture
 def stack(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[Stack]:
-    env = {
-        "ARCHARENA_DATABASE_URL": pg_url,
-        "ARCHARENA_BROKER_URL": redis_url,
-        "ARCHARENA_MAX_EPOCHS": "2",
-        "ARCHARENA_QUEUE": f"test-{secrets.token_hex(3)}",
-    }
-    stack = Stack(tmp_path, env)
-    stack.cli("migrate")
-    try:
+    env = {"ARCHARENA_DATABASE_URL": pg_url, "ARCHARENA_BROKER_URL": redis_url, "ARCHARENA_MAX_EPOCHS": "2"}
+    with migrated_stack(tmp_path, env) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_study_trains_and_shows_its_verdicts(stack: Stack, browser: Any, output_dir: Path) -> None:
@@ -71,17 +61,7 @@ def test_study_trains_and_shows_its_verdicts(stack: Stack, browser: Any, output_
     assert final["alpha"] == 0.025 and final["delta"] >= 0.01 and "Does the mixer matter" in final["summary"]
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # CSP violations are console errors; failed loads are caught by status below (the browser's own favicon
-    # request is the one 404 to ignore).
-    page.on(
-        "console", lambda msg: errors.append(msg.text) if msg.type == "error" and "resource" not in msg.text else None
-    )
-    page.on(
-        "response",
-        lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
-    )
+    errors = collect_page_errors(page)
     page.goto(f"{base}/studies/{study['id']}")
     page.wait_for_selector("#verdict-grid")
     assert page.locator("#verdict-grid tbody tr").count() == 3
