@@ -43,6 +43,9 @@ class Splits:
     std: tuple[float, ...] = ()
     # For cue-conflict second test sets (``shapes``): the class whose texture each test2 image carries.
     test2_texture_y: np.ndarray | None = None
+    # The private half of the test distribution: never shown per entry; public-minus-private accuracy measures
+    # tuning to the public test set. None until a benchmark defines it.
+    test_private: ArraySplit | None = None
 
 
 def stratified_split(y: np.ndarray, sizes: tuple[int, ...], seed: int) -> list[np.ndarray]:
