@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.config import get_settings
+from app.core.config import get_settings
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 token_cli = typer.Typer(no_args_is_help=True, help="API tokens.")
@@ -29,7 +29,7 @@ def main() -> None:
 @cli.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic)."""
-    from app.db.migrate import upgrade
+    from app.core.db.migrate import upgrade
 
     settings = get_settings()
     settings.ensure_dirs()
@@ -48,14 +48,14 @@ def reconcile() -> None:
 def reap() -> None:
     """Requeue running runs whose worker stopped sending heartbeats (ARCHARENA_DEAD_AFTER_S), or fail them as
     'crashed' after ARCHARENA_MAX_ATTEMPTS. Every worker also does this periodically."""
-    from app.recovery import reap as reap_runs
+    from app.runs.recovery import reap as reap_runs
 
     reaped = reap_runs(get_settings())
     typer.echo(f"requeued {len(reaped.requeued)} runs ({reaped.sent} sent); failed {len(reaped.failed)} as crashed")
 
 
 def _send_queued() -> int:
-    from app.recovery import reconcile as reconcile_runs
+    from app.runs.recovery import reconcile as reconcile_runs
 
     return reconcile_runs(get_settings())
 
@@ -142,7 +142,7 @@ def demo(
     ] = 0,
 ) -> None:
     """Everything on this machine: SQLite database, SQLite broker, a worker, baselines, the web app."""
-    from app.db.session import session_scope
+    from app.core.db.session import session_scope
     from app.demo import seed_demo
 
     settings = get_settings()
@@ -176,7 +176,7 @@ def token_create(
 ) -> None:
     """Create an API token; it is printed once and stored only as a hash."""
     from app.accounts.service import InvalidName, create_token
-    from app.db.session import session_scope
+    from app.core.db.session import session_scope
 
     settings = get_settings()
     try:
@@ -194,7 +194,7 @@ def user_admin(
 ) -> None:
     """Make a user an admin (hide, flag, re-run, ban tokens, read the audit log), or take it away with --off."""
     from app.accounts.service import InvalidName, set_admin
-    from app.db.session import session_scope
+    from app.core.db.session import session_scope
 
     settings = get_settings()
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.db.tables import Study, Submission
+from app.core.db.tables import Study, Submission
 from app.studies.service import seed_studies
 from app.submissions.baselines import BASELINES, seed_baselines
 

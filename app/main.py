@@ -13,23 +13,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from app import web
 from app.accounts.pages import router as account_pages
 from app.compare.api import router as compare_api
 from app.compare.pages import router as compare_pages
-from app.config import Settings, get_settings
-from app.errors import Forbidden, InputError, NotFound
+from app.core.config import Settings, get_settings
+from app.core.errors import Forbidden, InputError, NotFound
 from app.leaderboard.api import router as leaderboard_api
 from app.leaderboard.pages import router as leaderboard_pages
-from app.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from app.moderation.api import router as moderation_api
 from app.moderation.pages import router as moderation_pages
 from app.queueview.pages import router as queue_pages
+from app.specs import measuring
 from app.studies.api import router as studies_api
 from app.studies.pages import router as studies_pages
-from app.submissions import measuring
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
+from app.web import templating as web
+from app.web.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
 ROOT = Path(__file__).resolve().parents[1]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

@@ -28,10 +28,10 @@ import httpx
 from sqlalchemy import create_engine, select, text
 
 from app.accounts.service import create_token
-from app.db.migrate import upgrade
-from app.db.session import session_scope
-from app.db.tables import Submission
-from app.quotas import DEFAULT_DAILY_LIMIT
+from app.core.db.migrate import upgrade
+from app.core.db.session import session_scope
+from app.core.db.tables import Submission
+from app.quotas.service import DEFAULT_DAILY_LIMIT
 from tests.e2e.stack import Stack
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -133,7 +133,7 @@ def main() -> None:
         finally:
             stack.stop()
             if args.stack == "postgres":
-                from app.db.session import get_engine
+                from app.core.db.session import get_engine
 
                 get_engine(env["ARCHARENA_DATABASE_URL"]).dispose()
                 with admin.connect() as conn:

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.config import Settings
-from app.db.migrate import upgrade
-from app.db.session import session_scope
-from app.db.tables import EpochMetric, Run, Submission
+from app.core.config import Settings
+from app.core.db.migrate import upgrade
+from app.core.db.session import session_scope
+from app.core.db.tables import EpochMetric, Run, Submission
 from app.main import create_app
 from app.submissions.baselines import seed_baselines
 

@@ -75,7 +75,7 @@ def http_phase(repeats: int) -> None:
 
     from fastapi.testclient import TestClient
 
-    from app.config import Settings
+    from app.core.config import Settings
     from app.main import create_app
 
     bodies = [

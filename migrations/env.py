@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from app.db import tables  # noqa: F401  (registers the tables on the metadata)
-from app.db.base import Base
-from app.db.session import get_engine
+from app.core.db import tables  # noqa: F401  (registers the tables on the metadata)
+from app.core.db.base import Base
+from app.core.db.session import get_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -17,7 +17,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from app.config import get_settings
+    from app.core.config import get_settings
 
     return get_settings().database_url
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.db.migrate import upgrade
+from app.core.config import Settings
+from app.core.db.migrate import upgrade
 from app.main import create_app
 
 PG_ADMIN_URL = os.environ.get("ARCHARENA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -73,7 +73,7 @@ def pg_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        from app.db.session import get_engine
+        from app.core.db.session import get_engine
 
         get_engine(url).dispose()
         with admin.connect() as conn:

@@ -3,9 +3,9 @@ before anything for the slower 32×32 benchmarks, and a second start creates not
 
 from sqlalchemy import select
 
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import Run, Submission
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import Run, Submission
 from app.demo import seed_demo
 from app.submissions.baselines import BASELINES, REFERENCE_SUFFIX
 

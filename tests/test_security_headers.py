@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from app.middleware import CONTENT_SECURITY_POLICY
+from app.web.middleware import CONTENT_SECURITY_POLICY
 
 EXPECTED = {
     "content-security-policy": CONTENT_SECURITY_POLICY,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from celery import Celery
 
-from app.config import get_settings
-from app.contracts import celery_config
-from workers.recovery import Recovery
+from app.core.config import get_settings
+from app.core.contracts import celery_config
+from workers.fleet import Recovery
 
 
 def create_celery() -> Celery:

@@ -16,9 +16,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.benchmarks.registry import Benchmark, get_benchmark
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import RunStatus
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import RunStatus
 from app.submissions import repository as repo
 from app.zoo.spec import SpecError, parse_spec
 from workers.training.loop import train

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.config import get_settings
-from app.contracts import TRAIN_RUN, RunPayload
+from app.core.config import get_settings
+from app.core.contracts import TRAIN_RUN, RunPayload
 from workers.celery_app import celery
 from workers.runner import execute_run
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.accounts import service
-from app.accounts import web as accounts_web
-from app.db.tables import User
-from app.deps import SessionDep, WebUserDep
-from app.errors import NotFound
-from app.ratelimit import rate_limited
+from app.core.db.tables import User
+from app.core.errors import NotFound
 from app.submissions import service as submissions
-from app.web import render
+from app.web import sessions as accounts_web
+from app.web.deps import SessionDep, WebUserDep
+from app.web.ratelimit import rate_limited
+from app.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited)])
 Csrf = Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)]

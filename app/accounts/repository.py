@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.tables import ApiToken, AuditEvent, Run, RunStatus, Submission, User, utcnow
+from app.core.db.tables import ApiToken, AuditEvent, Run, RunStatus, Submission, User, utcnow
 
 
 def get_user_by_name(session: Session, name: str) -> User | None:

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from app.accounts import repository as repo
-from app.db.tables import ApiToken, User
+from app.core.db.tables import ApiToken, User
 
 TOKEN_PREFIX = "aa_"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from app.compare import service
 from app.compare.schemas import CompareOut
-from app.deps import SessionDep
-from app.errors import ERROR_RESPONSES, NOT_FOUND
+from app.core.errors import ERROR_RESPONSES, NOT_FOUND
+from app.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 ID = "[1-9][0-9]{0,17}"

@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse
 
 from app.compare import service
 from app.compare.plots import curves_figure
-from app.deps import SessionDep
-from app.errors import InputError
-from app.web import error_page, render
+from app.core.errors import InputError
+from app.web.deps import SessionDep
+from app.web.templating import error_page, render
 
 router = APIRouter(include_in_schema=False)
 

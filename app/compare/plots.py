@@ -9,9 +9,9 @@ from html import escape
 from statistics import fmean, stdev
 from typing import Any
 
-from app.figures import Figure, scatter
 from app.leaderboard.plots import AXIS, LAYOUT, PALETTE
 from app.submissions.schemas import SubmissionOut
+from app.web.figures import Figure, scatter
 
 
 def mean_curve(submission: SubmissionOut) -> tuple[list[int], list[float], list[float]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from app.schemas import OutModel
+from app.core.schemas import OutModel
 from app.submissions.schemas import SubmissionOut
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.compare.schemas import CompareOut, PairOut, SpecDiffOut
-from app.db.tables import RunStatus
-from app.errors import InputError
+from app.core.db.tables import RunStatus
+from app.core.errors import InputError
 from app.stats.compare import prob_superiority
 from app.submissions import service as submissions
 from app.submissions.schemas import SubmissionOut

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.benchmarks.registry import DEFAULT_BENCHMARK
-from app.deps import SessionDep, SettingsDep
 from app.leaderboard import service
 from app.leaderboard.api import resolve_benchmark_or_404
 from app.leaderboard.export import entries_csv, filter_entries, matches
 from app.leaderboard.plots import explorer_figures, second_test_figure, timeline_figure
-from app.web import render
+from app.web.deps import SessionDep, SettingsDep
+from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 FilterParam = Annotated[str | None, Query(max_length=64)]

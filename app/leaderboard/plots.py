@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from app.figures import Figure, scatter
 from app.leaderboard.service import Entry
 from app.stats.frontier import pareto_front
+from app.web.figures import Figure, scatter
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f"]
 COLOR_BY = ("family", "mixer")

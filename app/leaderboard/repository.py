@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.tables import Submission
+from app.core.db.tables import Submission
 
 
 def submissions_for(session: Session, benchmark: str, recipe_version: str) -> list[Submission]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from app.schemas import OutModel
+from app.core.schemas import OutModel
 
 
 class LimitsOut(OutModel):

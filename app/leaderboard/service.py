@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.benchmarks.registry import Benchmark
-from app.db.tables import RunStatus, Submission
+from app.core.db.tables import RunStatus, Submission
 from app.leaderboard import repository as repo
 from app.stats.frontier import frontier_within_noise, pareto_front
 from app.stats.overfitting import entry_notes, second_test_residuals

@@ -6,16 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
-from app.db.tables import AuditEvent
-from app.deps import QueueDep, SessionDep, UserDep
-from app.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
+from app.core.db.tables import AuditEvent
+from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
 from app.moderation import service
 from app.moderation.schemas import AuditEventOut, ReasonIn, RerunIn, SeedsIn, TokenBanOut
-from app.quotas import QUOTA_HEADERS_DOC, QuotaExceeded
-from app.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
+from app.quotas.service import QUOTA_HEADERS_DOC, QuotaExceeded
 from app.submissions import service as submissions
 from app.submissions.schemas import SubmissionOut
 from app.submissions.views import submission_out
+from app.web.deps import QueueDep, SessionDep, UserDep
+from app.web.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"], dependencies=[Depends(rate_limited)])
 SubmissionId = Annotated[int, Path(ge=1, le=2**62, description="A submission's id.")]

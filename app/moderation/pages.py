@@ -13,16 +13,16 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from app.accounts import web as accounts_web
-from app.db.tables import RunStatus, Submission, User
-from app.deps import QueueDep, SessionDep, WebUserDep
-from app.errors import Forbidden, InputError
+from app.core.db.tables import RunStatus, Submission, User
+from app.core.errors import Forbidden, InputError
+from app.core.queue import TaskQueue
 from app.moderation import service
-from app.queue import TaskQueue
-from app.quotas import QuotaExceeded
-from app.ratelimit import rate_limited
+from app.quotas.service import QuotaExceeded
 from app.submissions import service as submissions
-from app.web import error_page, render
+from app.web import sessions as accounts_web
+from app.web.deps import QueueDep, SessionDep, WebUserDep
+from app.web.ratelimit import rate_limited
+from app.web.templating import error_page, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited)])
 SubmissionId = Annotated[int, Path(ge=1, le=2**62)]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.tables import ApiToken, AuditEvent, EpochMetric, Run, RunStatus, utcnow
+from app.core.db.tables import ApiToken, AuditEvent, EpochMetric, Run, RunStatus, utcnow
 
 # Every per-run field a training attempt writes: a re-queued run starts from nothing, as a new one does.
 _FRESH_RUN: dict[str, Any] = {

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from app.schemas import OutModel, StrictModel
+from app.core.schemas import OutModel, StrictModel
 
 REASON = "A public reason, shown on the submission's page and in the audit log."
 

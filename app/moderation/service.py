@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app import quotas
 from app.benchmarks.registry import get_benchmark
-from app.db.tables import ApiToken, AuditEvent, RunStatus, Submission, User
-from app.errors import Forbidden, InputError, NotFound
+from app.core.db.tables import ApiToken, AuditEvent, RunStatus, Submission, User
+from app.core.errors import Forbidden, InputError, NotFound
 from app.moderation import repository as repo
-from app.quotas import Quota
+from app.quotas import service as quotas
+from app.quotas.service import Quota
 from app.submissions import repository as submissions_repo
 
 SUBMISSION = "submission"

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from app.deps import SessionDep
 from app.queueview import repository as repo
-from app.web import render
+from app.web.deps import SessionDep
+from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 STATUSES = ("queued", "running", "finished", "failed")

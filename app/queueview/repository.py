@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
-from app.db.tables import Run
+from app.core.db.tables import Run
 
 
 def recent_runs(session: Session, *, status: str | None, limit: int) -> list[Run]:

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from app.deps import QueueDep, SessionDep, SettingsDep, UserDep
-from app.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
-from app.quotas import QuotaExceeded
+from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
+from app.quotas.service import QuotaExceeded
 from app.studies import service
 from app.studies.schemas import SeedsIn, StudyIn, StudyOut, StudySummaryOut
+from app.web.deps import QueueDep, SessionDep, SettingsDep, UserDep
 
 router = APIRouter(prefix="/api/v1", tags=["studies"])
 StudyId = Annotated[int, Path(ge=1, le=2**62, description="A study's id.")]

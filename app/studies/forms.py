@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.errors import InputError
+from app.core.errors import InputError
 from app.studies.schemas import StudyIn
 
 DEFAULTS: dict[str, str] = {

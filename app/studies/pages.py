@@ -9,17 +9,17 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.accounts import web as accounts_web
 from app.accounts.service import DEMO_USER, get_or_create_user
-from app.db.tables import User
-from app.deps import QueueDep, SessionDep, SettingsDep, WebUserDep
-from app.errors import Forbidden, InputError
-from app.quotas import QuotaExceeded
-from app.ratelimit import rate_limited
+from app.core.db.tables import User
+from app.core.errors import Forbidden, InputError
+from app.quotas.service import QuotaExceeded
 from app.studies import service
 from app.studies.forms import study_from_form
 from app.studies.plots import study_figures
-from app.web import error_page, render
+from app.web import sessions as accounts_web
+from app.web.deps import QueueDep, SessionDep, SettingsDep, WebUserDep
+from app.web.ratelimit import rate_limited
+from app.web.templating import error_page, render
 
 router = APIRouter(include_in_schema=False)
 StudyId = Annotated[int, Path(ge=1, le=2**62)]

@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 from app.benchmarks.recipes import MIN_TRAIN_FRACTION, fraction_label
 from app.benchmarks.registry import Benchmark
-from app.errors import InputError
+from app.core.errors import InputError
 from app.studies.schemas import StudyIn
 from app.submissions.service import validate_spec
 from app.zoo.limits import check_limits

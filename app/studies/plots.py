@@ -9,9 +9,9 @@ from html import escape
 from typing import Any
 
 from app.benchmarks.recipes import fraction_label
-from app.figures import Figure, scatter
 from app.leaderboard.plots import AXIS, LAYOUT
 from app.studies.schemas import VariantOut
+from app.web.figures import Figure, scatter
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 

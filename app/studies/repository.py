@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.tables import EpochMetric, Study, Submission
+from app.core.db.tables import EpochMetric, Study, Submission
 
 
 def add_study(session: Session, study: Study) -> Study:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from app.schemas import OutModel, StrictModel
+from app.core.schemas import OutModel, StrictModel
 from app.submissions.schemas import SLUG
 
 Axis = Literal["mixer", "depth", "width", "patch_size", "norm", "train_fraction"]

@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import quotas
 from app.accounts.service import get_or_create_user
 from app.benchmarks.registry import Benchmark, get_benchmark
-from app.db.tables import RunStatus, Study, Submission, User
-from app.errors import Forbidden, InputError, NotFound
+from app.core.db.tables import RunStatus, Study, Submission, User
+from app.core.errors import Forbidden, InputError, NotFound
 from app.leaderboard.service import board, build_entry
 from app.moderation import repository as audit
-from app.quotas import Quota, QuotaExceeded
+from app.quotas import service as quotas
+from app.quotas.service import Quota, QuotaExceeded
 from app.stats.summary import summarize
 from app.studies import repository as repo
 from app.studies import verdicts as vd

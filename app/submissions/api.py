@@ -6,10 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
-from app.deps import QueueDep, SessionDep, SettingsDep, UserDep
-from app.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
-from app.quotas import QUOTA_HEADERS_DOC, QuotaExceeded
-from app.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
+from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
+from app.quotas.service import QUOTA_HEADERS_DOC, QuotaExceeded
 from app.submissions import service
 from app.submissions.schemas import (
     SpecValidateIn,
@@ -19,6 +17,8 @@ from app.submissions.schemas import (
     SubmissionSummaryOut,
 )
 from app.submissions.views import submission_out, summary_out
+from app.web.deps import QueueDep, SessionDep, SettingsDep, UserDep
+from app.web.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 SubmissionId = Annotated[int, Path(ge=1, le=2**62, description="A submission's id.")]

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.service import BASELINE_USER, get_or_create_user
 from app.benchmarks.registry import get_benchmark
-from app.db.tables import Submission
+from app.core.db.tables import Submission
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
 from app.zoo.presets import PRESETS

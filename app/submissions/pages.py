@@ -9,19 +9,19 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.accounts import web as accounts_web
 from app.accounts.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.benchmarks.registry import DEFAULT_BENCHMARK
-from app.db.tables import User
-from app.deps import QueueDep, SessionDep, SettingsDep, WebUserDep
-from app.errors import InputError
+from app.core.db.tables import User
+from app.core.errors import InputError
 from app.moderation.pages import moderation_context
-from app.quotas import QuotaExceeded, daily_limit, quota_for
-from app.ratelimit import rate_limited
-from app.specform import family_forms
+from app.quotas.service import QuotaExceeded, daily_limit, quota_for
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
+from app.submissions.specform import family_forms
 from app.submissions.views import submission_out
+from app.web import sessions as accounts_web
+from app.web.deps import QueueDep, SessionDep, SettingsDep, WebUserDep
+from app.web.ratelimit import rate_limited
 from app.zoo.presets import PRESETS
 
 router = APIRouter(include_in_schema=False)

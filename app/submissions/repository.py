@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.tables import EpochMetric, Run, RunStatus, Submission, User, utcnow
+from app.core.db.tables import EpochMetric, Run, RunStatus, Submission, User, utcnow
 
 
 def add_submission(session: Session, submission: Submission, seeds: Sequence[int]) -> Submission:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from app.schemas import OutModel, StrictModel
+from app.core.schemas import OutModel, StrictModel
 
 SLUG = r"^[a-z0-9_]{1,64}$"
 

@@ -7,16 +7,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import quotas
 from app.accounts import repository as accounts_repo
 from app.benchmarks.recipes import Recipe, with_train_fraction
 from app.benchmarks.registry import Benchmark, UnknownBenchmark, all_benchmarks, get_benchmark
-from app.db.tables import RunStatus, Submission, User
-from app.errors import Forbidden, InputError, NotFound
+from app.core.db.tables import RunStatus, Submission, User
+from app.core.errors import Forbidden, InputError, NotFound
 from app.moderation.service import record_delete
-from app.quotas import Quota
+from app.quotas import service as quotas
+from app.quotas.service import Quota
+from app.specs.measuring import measure_spec
 from app.submissions import repository as repo
-from app.submissions.measuring import measure_spec
 from app.submissions.schemas import SubmissionIn
 from app.zoo.limits import check_limits
 from app.zoo.measure import Measurement

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.db.tables import RunStatus, Submission
+from app.core.db.tables import RunStatus, Submission
 from app.leaderboard.service import build_entry
 from app.submissions.schemas import RunOut, SubmissionOut, SubmissionSummaryOut
 

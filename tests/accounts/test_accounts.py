@@ -8,12 +8,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.accounts.web import CSRF_COOKIE, SESSION_COOKIE, read_session, session_value
-from app.config import Settings
-from app.db.migrate import upgrade
-from app.db.session import session_scope
-from app.db.tables import User
+from app.core.config import Settings
+from app.core.db.migrate import upgrade
+from app.core.db.session import session_scope
+from app.core.db.tables import User
 from app.main import create_app
+from app.web.sessions import CSRF_COOKIE, SESSION_COOKIE, read_session, session_value
 from tests.conftest import demo_settings
 from tests.submissions.test_api import TINY, token_for
 

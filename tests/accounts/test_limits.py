@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from app import quotas
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import Run, RunStatus
-from app.ratelimit import TokenBucket
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import Run, RunStatus
+from app.quotas import service as quotas
+from app.web.ratelimit import TokenBucket
 from tests.submissions.test_api import token_for
 
 

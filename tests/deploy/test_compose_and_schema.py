@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.db.migrate import check, upgrade
+from app.core.db.migrate import check, upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,7 +76,7 @@ def test_migrate_cli_is_idempotent(tmp_path: Path) -> None:
 def test_default_secret_is_refused_outside_the_demo(mode: str) -> None:
     from pydantic import ValidationError
 
-    from app.config import Settings
+    from app.core.config import Settings
 
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(mode=mode)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from app.config import Settings
+from app.core.config import Settings
 
 T = TypeVar("T")
 

@@ -20,11 +20,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.accounts.service import get_or_create_user
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import EpochMetric, Run, Submission
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import EpochMetric, Run, Submission
+from app.core.queue import TaskQueue
 from app.main import create_app
-from app.queue import TaskQueue
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
 from tests.e2e.stack import Stack, free_port, migrated_stack, wait_for

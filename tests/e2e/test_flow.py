@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.queue import TaskQueue
+from app.core.queue import TaskQueue
 from tests.e2e.stack import Stack, migrated_stack, poll_submission, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

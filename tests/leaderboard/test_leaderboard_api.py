@@ -10,9 +10,9 @@ from scipy import stats
 from sqlalchemy import update
 
 from app.accounts.service import get_or_create_user
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import Run
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import Run
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
 

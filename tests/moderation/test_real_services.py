@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app import quotas
 from app.accounts.service import get_or_create_user
-from app.config import Settings
-from app.db.migrate import upgrade
-from app.db.session import get_sessionmaker, session_scope
+from app.core.config import Settings
+from app.core.db.migrate import upgrade
+from app.core.db.session import get_sessionmaker, session_scope
 from app.main import create_app
-from app.quotas import QuotaExceeded
-from app.ratelimit import RedisTokenBucket, TokenBucket
+from app.quotas import service as quotas
+from app.quotas.service import QuotaExceeded
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
+from app.web.ratelimit import RedisTokenBucket, TokenBucket
 from tests.conftest import demo_settings
 from tests.moderation.test_moderation import admin_token, fail_runs
 from tests.submissions.test_api import TINY, token_for

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from app.accounts.service import create_token, get_or_create_user
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import Run, Submission
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import Run, Submission
 from app.studies.plan import MATCH_TOLERANCE, VariantPlan, plan_study
 from app.studies.schemas import StudyIn
 from app.studies.service import create_study, seed_studies, study_view

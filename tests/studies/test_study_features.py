@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from app import quotas
 from app.accounts.service import create_token, get_or_create_user
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import EpochMetric, Run, Study, Submission, User
-from app.errors import InputError
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import EpochMetric, Run, Study, Submission, User
+from app.core.errors import InputError
+from app.quotas import service as quotas
 from app.studies.plan import plan_study
 from app.studies.plots import study_figures
 from app.studies.schemas import StudyIn

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from app.accounts.service import create_token
-from app.config import Settings
-from app.db.session import session_scope
+from app.core.config import Settings
+from app.core.db.session import session_scope
 
 TINY = {"preset": "tiny_resnet_digits", "overrides": {}}
 

@@ -10,9 +10,9 @@ import sys
 
 from fastapi.testclient import TestClient
 
-from app.config import Settings
+from app.core.config import Settings
 from app.main import create_app
-from app.submissions import measuring
+from app.specs import measuring
 from app.zoo.measure import measure
 from app.zoo.spec import parse_spec
 from tests.e2e.stack import wait_for
@@ -42,7 +42,7 @@ def test_the_pool_measures_like_the_process_and_survives_a_killed_child(sqlite_s
 
 PARENT = """
 import sys
-from app.submissions import measuring
+from app.specs import measuring
 measuring.configure(2)
 measuring.start()
 print(" ".join(str(pid) for pid in measuring._get_pool()._processes), flush=True)

@@ -10,10 +10,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import EpochMetric, Run, Submission, utcnow
-from app.recovery import reap
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import EpochMetric, Run, Submission, utcnow
+from app.runs.recovery import reap
 from app.submissions import repository as repo
 from tests.e2e.stack import wait_for
 from tests.workers.test_runner import make_submission

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from app.accounts.service import get_or_create_user
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import EpochMetric, Run, Submission
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import EpochMetric, Run, Submission
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
 from workers.runner import execute_run

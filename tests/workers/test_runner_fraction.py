@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from app.accounts.service import get_or_create_user
 from app.benchmarks.registry import get_benchmark
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import Run
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import Run
 from app.leaderboard.service import board
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission

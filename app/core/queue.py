@@ -8,8 +8,8 @@ from functools import lru_cache
 
 from celery import Celery
 
-from app.config import Settings
-from app.contracts import TRAIN_RUN, RunPayload, celery_config
+from app.core.config import Settings
+from app.core.contracts import TRAIN_RUN, RunPayload, celery_config
 
 log = logging.getLogger(__name__)
 # A request must not hang on a broker that is down: a few quick tries, then the reconciler's turn.

@@ -16,10 +16,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from app.config import Settings
-from app.db.session import session_scope
-from app.db.tables import utcnow
-from app.queue import TaskQueue
+from app.core.config import Settings
+from app.core.db.session import session_scope
+from app.core.db.tables import utcnow
+from app.core.queue import TaskQueue
 from app.submissions import repository as repo
 
 log = logging.getLogger(__name__)

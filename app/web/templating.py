@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.benchmarks.registry import all_benchmarks
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
 
 

@@ -10,10 +10,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.accounts.service import authenticate, banned_reason
-from app.config import Settings
-from app.db.session import get_sessionmaker
-from app.db.tables import User
-from app.queue import TaskQueue
+from app.core.config import Settings
+from app.core.db.session import get_sessionmaker
+from app.core.db.tables import User
+from app.core.queue import TaskQueue
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs sync ones in the thread pool, and under load every
@@ -76,7 +76,7 @@ UserDep = Annotated[User, Depends(require_user)]
 def web_user(request: Request, session: SessionDep) -> User | None:
     """The logged-in user of a browser request (signed session cookie), or None."""
     from app.accounts.service import get_user
-    from app.accounts.web import session_of
+    from app.web.sessions import session_of
 
     found = session_of(request)
     if found is None:

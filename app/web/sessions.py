@@ -17,8 +17,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.config import Settings
-from app.web import error_page, render, templates
+from app.core.config import Settings
+from app.web.templating import error_page, render, templates
 
 SESSION_COOKIE = "aa_session"
 CSRF_COOKIE = "aa_csrf"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from app.accounts import repository as repo
-from app.db.tables import User
+from app.core.db.tables import User
 
 DEFAULT_DAILY_LIMIT = 20
 # Per-benchmark overrides of the daily limit, by slug (e.g. a costly benchmark gets fewer).

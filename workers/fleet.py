@@ -12,8 +12,8 @@ from typing import Any
 
 from celery import bootsteps
 
-from app.config import Settings, get_settings
-from app.recovery import reap, reconcile
+from app.core.config import Settings, get_settings
+from app.runs.recovery import reap, reconcile
 
 log = logging.getLogger(__name__)
 _reaper_started = threading.Event()
