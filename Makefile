@@ -15,6 +15,8 @@ test:
 
 lint:
 	$(VENV)/bin/ruff check app workers tests bench
+	$(VENV)/bin/ruff format --check app workers tests bench
+	$(VENV)/bin/lint-imports
 
 typecheck:
 	$(VENV)/bin/mypy

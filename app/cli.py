@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.core.config import get_settings
 
+if TYPE_CHECKING:
+    from app.core.queue.relay import RelayPass
+
+WORKER_APP = "workers.celery_app"
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 token_cli = typer.Typer(no_args_is_help=True, help="API tokens.")
 data_cli = typer.Typer(no_args_is_help=True, help="Standard datasets from their official files.")
@@ -39,9 +44,10 @@ def migrate() -> None:
 
 @cli.command()
 def reconcile() -> None:
-    """Send every run the database holds as queued to the broker again (a lost message is re-sent;
-    a duplicate is harmless: workers claim each run once)."""
-    typer.echo(f"sent {_send_queued()} queued runs")
+    """Send every queued run whose message the broker does not hold, and every unsent outbox row, now (the relays
+    in the web processes and workers do this on their own within seconds)."""
+    done = _send_queued()
+    typer.echo(f"{done.resent_lost} queued runs were missing from the broker; sent {done.sent} messages")
 
 
 @cli.command()
@@ -51,10 +57,10 @@ def reap() -> None:
     from app.runs.recovery import reap as reap_runs
 
     reaped = reap_runs(get_settings())
-    typer.echo(f"requeued {len(reaped.requeued)} runs ({reaped.sent} sent); failed {len(reaped.failed)} as crashed")
+    typer.echo(f"requeued {len(reaped.requeued)} runs; failed {len(reaped.failed)} as crashed")
 
 
-def _send_queued() -> int:
+def _send_queued() -> RelayPass:
     from app.runs.recovery import reconcile as reconcile_runs
 
     return reconcile_runs(get_settings())
@@ -108,7 +114,8 @@ def worker(
         import torch
 
         torch.set_num_threads(threads)
-    from workers.celery_app import celery
+    # By module name: app/ never imports workers/ (the worker is the other side of the broker).
+    celery = importlib.import_module(WORKER_APP).celery
 
     settings = get_settings()
     settings.ensure_dirs()
@@ -175,8 +182,8 @@ def token_create(
     name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
 ) -> None:
     """Create an API token; it is printed once and stored only as a hash."""
-    from app.accounts.service import InvalidName, create_token
     from app.core.db.session import session_scope
+    from app.users.service import InvalidName, create_token
 
     settings = get_settings()
     try:
@@ -193,8 +200,8 @@ def user_admin(
     off: Annotated[bool, typer.Option("--off", help="Take the admin role away instead.")] = False,
 ) -> None:
     """Make a user an admin (hide, flag, re-run, ban tokens, read the audit log), or take it away with --off."""
-    from app.accounts.service import InvalidName, set_admin
     from app.core.db.session import session_scope
+    from app.users.service import InvalidName, set_admin
 
     settings = get_settings()
     try:

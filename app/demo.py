@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.core.db.tables import Study, Submission
-from app.studies.service import seed_studies
+from app.studies.canonical import seed_studies
 from app.submissions.baselines import BASELINES, seed_baselines
 
 

@@ -8,16 +8,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import plotly
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.accounts.pages import router as account_pages
 from app.compare.api import router as compare_api
 from app.compare.pages import router as compare_pages
 from app.core.config import Settings, get_settings
-from app.core.errors import Forbidden, InputError, NotFound
+from app.core.queue.relay import RelayThread
 from app.leaderboard.api import router as leaderboard_api
 from app.leaderboard.pages import router as leaderboard_pages
 from app.moderation.api import router as moderation_api
@@ -28,7 +27,7 @@ from app.studies.api import router as studies_api
 from app.studies.pages import router as studies_pages
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
-from app.web import templating as web
+from app.web.errors import install_error_handlers
 from app.web.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         measuring.configure(settings.measure_processes)
         await asyncio.to_thread(measuring.start)  # ready to measure before the first request
+        relay = RelayThread(settings).start() if settings.relay_in_web else None
         try:
             yield
         finally:
+            if relay is not None:
+                relay.stop()
             measuring.shutdown()
             limiter = getattr(_app.state, "rate_limiter", None)
             if limiter is not None and hasattr(limiter, "close"):
@@ -79,29 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AllowHeaderMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=64 * 1024)
     app.add_middleware(SecurityHeadersMiddleware)
-    _install_error_handlers(app)
+    install_error_handlers(app)
     return app
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(InputError)
-    async def input_error(_request: Request, exc: InputError) -> Response:
-        return JSONResponse({"detail": exc.errors}, status_code=422)
-
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": f"{exc.what} not found"}, status_code=404)
-        return web.error_page(request, 404, f"{exc.what} not found")
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_request: Request, exc: Forbidden) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=403)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
-        errors = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return JSONResponse({"detail": "The request body is not valid JSON."}, status_code=400)
-        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
-        return JSONResponse({"detail": detail}, status_code=422)

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from sqlalchemy import create_engine, select, text
 
-from app.accounts.service import create_token
 from app.core.db.migrate import upgrade
 from app.core.db.session import session_scope
 from app.core.db.tables import Submission
 from app.quotas.service import DEFAULT_DAILY_LIMIT
+from app.users.service import create_token
 from tests.e2e.stack import Stack
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

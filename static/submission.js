@@ -1,7 +1,7 @@
 // Keeps a submission page current while its runs train: polls the JSON API, redraws the runs and curves.
 (function () {
   var data = JSON.parse(document.getElementById("submission-data").textContent);
-  var COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"];
+  var COLORS = JSON.parse(document.body.dataset.palette || "[\"#1f77b4\"]");  // app.web.figures.PALETTE
 
   function pct(v) { return v === null || v === undefined ? "—" : (100 * v).toFixed(2) + "%"; }
   function cell(tr, text, cls) { var td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; tr.appendChild(td); return td; }
@@ -59,15 +59,10 @@
   }
 
   function meanBand(sub) {
-    var by = {};
-    sub.runs.forEach(function (r) { r.epochs.forEach(function (e) { (by[e.epoch] = by[e.epoch] || []).push(e.val_acc); }); });
-    var out = {x: [], mean: [], lo: [], hi: []};
-    Object.keys(by).map(Number).sort(function (a, b) { return a - b; }).forEach(function (ep) {
-      var v = by[ep], m = v.reduce(function (a, b) { return a + b; }, 0) / v.length;
-      var sd = v.length > 1 ? Math.sqrt(v.reduce(function (a, b) { return a + (b - m) * (b - m); }, 0) / (v.length - 1)) : 0;
-      out.x.push(ep); out.mean.push(m); out.lo.push(m - sd); out.hi.push(m + sd);
-    });
-    return out;
+    // The server's mean curve (app.entries.curves): one aggregation for every page.
+    var c = sub.val_acc_curve || {epochs: [], mean: [], std: []};
+    return {x: c.epochs, mean: c.mean,
+      lo: c.mean.map(function (m, i) { return m - c.std[i]; }), hi: c.mean.map(function (m, i) { return m + c.std[i]; })};
   }
 
   function drawCurves(sub) {

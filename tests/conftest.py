@@ -96,3 +96,10 @@ def redis_url() -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+def pg_settings(tmp_path: Path, pg_url: str, redis_url: str) -> Settings:
+    """Settings on this session's PostgreSQL database (migrated) and Redis, with a broker queue of their own."""
+    upgrade(pg_url)
+    return demo_settings(tmp_path, database_url=pg_url, broker_url=redis_url, queue=f"test-{secrets.token_hex(3)}")

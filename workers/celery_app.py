@@ -6,7 +6,7 @@ from celery import Celery
 
 from app.core.config import get_settings
 from app.core.contracts import celery_config
-from workers.fleet import Recovery
+from workers.fleet import Fleet
 
 
 def create_celery() -> Celery:
@@ -22,7 +22,7 @@ def create_celery() -> Celery:
         task_time_limit=settings.run_hard_time_limit_s,
         worker_send_task_events=False,
     )
-    app.steps["consumer"].add(Recovery)
+    app.steps["consumer"].add(Fleet)
     return app
 
 

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.accounts import service
 from app.core.db.tables import User
 from app.core.errors import NotFound
-from app.submissions import service as submissions
+from app.entries import repository as entries_repo
+from app.users import service
 from app.web import sessions as accounts_web
 from app.web.deps import SessionDep, WebUserDep
+from app.web.params import TokenId
 from app.web.ratelimit import rate_limited
 from app.web.templating import render
 
@@ -78,7 +79,7 @@ def profile(name: Annotated[str, Path(max_length=64)], request: Request, session
     user = service.get_user_by_name(session, name)
     if user is None:
         raise NotFound(f"user {name}")
-    found = submissions.list_submissions(session, benchmark=None, user=user.name, status=None, limit=500, offset=0)
+    found = entries_repo.list_submissions(session, user=user.name, limit=500)
     return render(request, "profile.html", {"user": user, "submissions": found})
 
 
@@ -111,7 +112,7 @@ def revoke_token(
     request: Request,
     session: SessionDep,
     user: WebUserDep,
-    token_id: Annotated[int, Path(ge=1, le=2**62)],
+    token_id: TokenId,
     csrf: Csrf = "",
 ) -> Response:
     if not accounts_web.csrf_ok(request, csrf):

@@ -67,6 +67,24 @@ def fraction_label(fraction: float) -> str:
     return f"{100.0 * fraction:.4g}%"
 
 
+def capped_epochs(recipe: Recipe, max_epochs: int | None) -> int:
+    """The epochs a run trains: the recipe's, or fewer under ``ARCHARENA_MAX_EPOCHS`` (tests, quick trials)."""
+    if max_epochs is None:
+        return recipe.epochs
+    if max_epochs < 1:
+        raise ValueError(f"max_epochs must be ≥ 1, got {max_epochs}")
+    return min(recipe.epochs, max_epochs)
+
+
+def effective_recipe_version(recipe: Recipe, max_epochs: int | None, fraction: float | None = None) -> str:
+    """The recipe version results are filed under. A capped run is a different experiment (``digits-v1+epochs2``)
+    and so is one on a share of the train split (``+train10%``): neither ever pools with full-recipe results on
+    a board, in a noise reference or in duplicate detection."""
+    epochs = capped_epochs(recipe, max_epochs)
+    version = recipe.version if epochs == recipe.epochs else f"{recipe.version}+epochs{epochs}"
+    return with_train_fraction(version, fraction)
+
+
 def with_train_fraction(version: str, fraction: float | None) -> str:
     """The recipe version of a run trained on a fraction of the train split: ``digits-v1+train10%``. A different
     experiment from the full-data one, so its results never pool with full-data entries (leaderboard, duplicate
@@ -87,7 +105,7 @@ DIGITS_V1 = Recipe(
     warmup_epochs=1,
     schedule="cosine",
     # No random crop: a one-pixel shift is an eighth of an 8×8 digit, and with it the attention/MLP baselines
-    # stayed near 35% after 15 epochs while CNNs reached 98% (measured; see the closing note of issue 2).
+    # stayed near 35% after 15 epochs while CNNs reached 98% (measured).
     # The recipe would then measure "which family tolerates this augmentation in 500 steps", not the mixers.
     # The shifted second test set still shows which families are shift-robust.
     crop_padding=0,

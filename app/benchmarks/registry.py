@@ -6,12 +6,10 @@ arrays.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from app.benchmarks import digits, pathfinder, recipes, shapes, standard
 from app.benchmarks.recipes import Recipe
@@ -54,22 +52,6 @@ class Benchmark:
         """
         key = None if self.builtin else str(standard.resolve_data_dir(data_dir))
         return _load_cached(self.slug, key)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly description (for the API and the pages)."""
-        return {
-            "slug": self.slug,
-            "title": self.title,
-            "description": self.description,
-            "input_shape": list(self.input_shape),
-            "num_classes": self.num_classes,
-            "recipe": self.recipe.to_dict(),
-            "limits": dataclasses.asdict(self.limits),
-            "default_seeds": self.default_seeds,
-            "max_seeds": self.max_seeds,
-            "second_test": self.second_test,
-            "builtin": self.builtin,
-        }
 
 
 _SMALL = Limits(max_params=2_000_000, max_macs=50_000_000, max_depth=64, max_width=512)

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from app.core.schemas import OutModel
-from app.submissions.schemas import SubmissionOut
+from app.entries.schemas import SubmissionOut
 
 
 class PairOut(OutModel):

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from app.compare.schemas import CompareOut, PairOut, SpecDiffOut
 from app.core.db.tables import RunStatus
 from app.core.errors import InputError
+from app.entries.schemas import SubmissionOut
+from app.entries.views import get_submission_out
 from app.stats.compare import prob_superiority
-from app.submissions import service as submissions
-from app.submissions.schemas import SubmissionOut
-from app.submissions.views import submission_out
 
 MIN_IDS, MAX_IDS = 2, 4
 _MISSING = object()
@@ -29,7 +28,7 @@ def parse_ids(raw: Iterable[str], *, dedupe: bool = True) -> list[int]:
     for part in (p.strip() for chunk in raw for p in chunk.split(",")):
         if not part:
             continue
-        if not part.isdigit() or not 1 <= int(part) <= 2**62:
+        if not part.isdigit() or int(part) < 1 or len(part) > 19:  # a larger id is no such submission (404)
             raise InputError.one(["query", "ids"], f"{part[:20]!r} is not a submission id")
         if not dedupe or int(part) not in ids:
             ids.append(int(part))
@@ -85,7 +84,7 @@ def spec_diff(specs: Sequence[Mapping[str, Any]]) -> list[SpecDiffOut]:
 
 
 def compare(session: Session, ids: Sequence[int]) -> CompareOut:
-    subs = [submission_out(submissions.get_submission(session, i)) for i in ids]
+    subs = [get_submission_out(session, i) for i in ids]
     return CompareOut(
         submissions=subs,
         pairs=[pair(a, b) for a, b in combinations(subs, 2)],

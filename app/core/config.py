@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     # Caps the recipe's epochs (tests and quick local trials). Capped runs carry a recipe-version suffix,
     # so they never mix with full-recipe results on the leaderboard.
     max_epochs: int | None = Field(default=None, ge=1)
-    # Soft limit < hard limit < broker visibility timeout (STYLE.md 4).
+    # Soft limit < hard limit < broker visibility timeout: a run is stopped before its message is redelivered.
     run_soft_time_limit_s: int = Field(default=3600, ge=10)
     run_hard_time_limit_s: int = Field(default=3900, ge=20)
     broker_visibility_timeout_s: int = Field(default=4200, ge=30)
@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=60, ge=1)
     # Processes that measure new specs (params/MACs) off the web process's GIL; 0 measures in the request thread.
     measure_processes: int = Field(default=2, ge=0, le=32)
+    # The outbox relay (in every web process and worker): a pass this often (and at once after a commit that
+    # queued runs); a queued run whose message the broker no longer holds this long after it was sent is
+    # sent again.
+    relay_interval_s: float = Field(default=1.0, gt=0, le=60)
+    relay_in_web: bool = True
+    resend_after_s: float = Field(default=5.0, gt=0, le=3600)
     # Liveness: a worker touches runs.heartbeat_at every heartbeat_s while a run trains (and after every
     # epoch); a running run whose heartbeat is older than dead_after_s (default 3 x heartbeat_s) belongs to a
     # worker that died, and the reaper (in every worker, every reap_interval_s, and `archarena reap`) puts it
@@ -79,10 +85,6 @@ class Settings(BaseSettings):
     def reap_interval(self) -> float:
         assert self.reap_interval_s is not None
         return self.reap_interval_s
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
     def ensure_dirs(self) -> None:
         if self.database_url.startswith("sqlite:///") or self.broker_url.startswith("sqla+sqlite:///"):

@@ -32,6 +32,23 @@ class Forbidden(Exception):
     pass
 
 
+class Conflict(Exception):
+    """The object is not in a state the action applies to: answered with 409 and the message."""
+
+
+class TooManyRequests(Exception):
+    """A limit was reached (a daily quota, a rate): answered with 429, ``Retry-After`` and ``headers``."""
+
+    def __init__(self, message: str, retry_after_s: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+        self.headers = {**(headers or {}), "Retry-After": str(self.retry_after_s)}
+
+
+MAX_ID = 2**31 - 1
+"""Ids are 32-bit integers in the database: a larger one in a URL is no such object, not a server error."""
+
+
 class ErrorDetail(BaseModel):
     loc: list[str | int]
     msg: str

@@ -6,11 +6,12 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
+from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.registry import Benchmark, all_benchmarks
 from app.core.errors import NOT_FOUND, InputError, NotFound
-from app.leaderboard import service
+from app.entries import board as service
 from app.leaderboard.schemas import BenchmarkOut, EntryOut, FrontierOut, LeaderboardOut, LimitsOut
-from app.submissions.service import effective_recipe_version, resolve_benchmark
+from app.specs.validation import resolve_benchmark
 from app.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["benchmarks"])

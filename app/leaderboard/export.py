@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 
-from app.leaderboard.service import Entry
+from app.entries.entry import Entry
+from app.web.csvout import to_csv
 
 CSV_COLUMNS = [
     "rank", "id", "name", "user", "family", "mixer", "params", "macs", "flops", "status", "seeds_requested",
     "seeds_finished", "test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test2_acc_mean",
     "gap", "on_frontier", "test2_flag", "is_baseline", "created_at", "url",
 ]  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def matches(entry: Entry, family: str | None = None, mixer: str | None = None) -> bool:
@@ -25,21 +23,14 @@ def filter_entries(entries: Iterable[Entry], family: str | None = None, mixer: s
     return [e for e in entries if matches(e, family, mixer)]
 
 
-def _text(value: str) -> str:
-    """A user string a spreadsheet will not run as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def entries_csv(entries: Sequence[Entry]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for e in entries:
-        low, high = e.test_acc_ci or (None, None)
-        row = [
-            e.rank, e.id, _text(e.name), _text(e.user), e.family, e.mixer or "", e.params, e.macs, e.flops,
-            e.status, e.seeds_requested, e.n, e.test_acc_mean, e.test_acc_std, low, high, e.test2_acc_mean,
-            e.gap, e.on_frontier, e.test2_flag, e.is_baseline, e.created_at.isoformat(), e.url,
-        ]  # fmt: skip
-        writer.writerow(row)
-    return out.getvalue()
+    return to_csv(CSV_COLUMNS, (_row(e) for e in entries))
+
+
+def _row(e: Entry) -> list[object]:
+    low, high = e.test_acc_ci or (None, None)
+    return [
+        e.rank, e.id, e.name, e.user, e.family, e.mixer or "", e.params, e.macs, e.flops,
+        e.status, e.seeds_requested, e.n, e.test_acc_mean, e.test_acc_std, low, high, e.test2_acc_mean,
+        e.gap, e.on_frontier, e.test2_flag, e.is_baseline, e.created_at.isoformat(), e.url,
+    ]  # fmt: skip

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.benchmarks.registry import DEFAULT_BENCHMARK
-from app.leaderboard import service
+from app.entries import board as service
 from app.leaderboard.api import resolve_benchmark_or_404
 from app.leaderboard.export import entries_csv, filter_entries, matches
 from app.leaderboard.plots import explorer_figures, second_test_figure, timeline_figure

@@ -10,11 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from app.leaderboard.service import Entry
+from app.entries.board import Entry
 from app.stats.frontier import pareto_front
-from app.web.figures import Figure, scatter
+from app.web.figures import AXIS, LAYOUT, PALETTE, Figure, scatter
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f"]
 COLOR_BY = ("family", "mixer")
 X_AXES = {"macs": "MACs per image (multiply-accumulates, log scale)", "params": "parameters (log scale)"}
 Y_AXES = {
@@ -26,16 +25,6 @@ _HOVER_Y = {
     "test": "test acc %{y:.2%} ± %{customdata[4]:.2%} (std, %{customdata[5]} seeds)",
     "test2": "second test acc %{y:.2%} (%{customdata[5]} seeds)",
 }
-LAYOUT: dict[str, Any] = {
-    "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
-    "legend": {"orientation": "h", "y": -0.2},
-    "height": 440,
-    "template": "none",  # an inline template would repeat ~7 kB in every embedded figure
-    "paper_bgcolor": "#fff",
-    "plot_bgcolor": "#fff",
-    "hovermode": "closest",
-}
-AXIS: dict[str, Any] = {"gridcolor": "#e5e9f0", "zeroline": False, "linecolor": "#c7ccd6", "automargin": True}
 
 
 def figure_key(color_by: str, x: str, y: str) -> str:

@@ -1,25 +1,23 @@
-"""JSON API of owner and admin actions. Thin: parse, call the service, commit, then send queued runs."""
+"""JSON API of owner and admin actions. Thin: parse, call the service, commit (the relay sends re-queued runs)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.core.db.tables import AuditEvent
 from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
+from app.entries.schemas import SubmissionOut
+from app.entries.views import get_submission_out
 from app.moderation import service
 from app.moderation.schemas import AuditEventOut, ReasonIn, RerunIn, SeedsIn, TokenBanOut
-from app.quotas.service import QUOTA_HEADERS_DOC, QuotaExceeded
-from app.submissions import service as submissions
-from app.submissions.schemas import SubmissionOut
-from app.submissions.views import submission_out
-from app.web.deps import QueueDep, SessionDep, UserDep
+from app.quotas.service import QUOTA_HEADERS_DOC
+from app.web.deps import SessionDep, UserDep
+from app.web.params import SubmissionId, TokenId
 from app.web.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"], dependencies=[Depends(rate_limited)])
-SubmissionId = Annotated[int, Path(ge=1, le=2**62, description="A submission's id.")]
-TokenId = Annotated[int, Path(ge=1, le=2**62, description="An API token's id.")]
 ACTION_RESPONSES = {**ERROR_RESPONSES, **AUTH_RESPONSES, **NOT_FOUND, **RATE_LIMIT_RESPONSES}
 REQUEUE_RESPONSES: dict[int | str, dict[str, object]] = {
     **ACTION_RESPONSES,
@@ -40,7 +38,7 @@ REQUEUE_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def _out(session: SessionDep, submission_id: int) -> SubmissionOut:
-    return submission_out(submissions.get_submission(session, submission_id))
+    return get_submission_out(session, submission_id)
 
 
 @router.post("/submissions/{submission_id}/hide", responses=ACTION_RESPONSES)
@@ -75,45 +73,48 @@ def unflag(submission_id: SubmissionId, body: ReasonIn, user: UserDep, session: 
     return _out(session, submission_id)
 
 
-def _requeued(session: SessionDep, queue: QueueDep, response: Response, outcome: service.Requeued) -> SubmissionOut:
+def _requeued(session: SessionDep, response: Response, outcome: service.Requeued) -> SubmissionOut:
     session.commit()
-    queue.send_train_runs(outcome.run_ids)  # after the commit: a worker never sees a missing row
     if outcome.quota is not None:
         response.headers.update(outcome.quota.headers())
     return _out(session, outcome.submission.id)
 
 
-def _quota_refused(exc: QuotaExceeded) -> HTTPException:
-    headers = {**exc.quota.headers(), "Retry-After": str(exc.retry_after_s)}
-    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers=headers)
-
-
 @router.post("/submissions/{submission_id}/rerun", responses=REQUEUE_RESPONSES)
 def rerun(
-    submission_id: SubmissionId, body: RerunIn, user: UserDep, session: SessionDep, queue: QueueDep, response: Response
+    submission_id: SubmissionId, body: RerunIn, user: UserDep, session: SessionDep, response: Response
 ) -> SubmissionOut:
     """Owner or admin: re-queue the failed runs (`all`: every finished or failed run) from scratch. An owner's
     re-run spends one daily submission unless every run failed for infrastructure reasons; an admin's is free."""
-    try:
-        outcome = service.rerun(session, user, submission_id, all_runs=body.all_runs, reason=body.reason)
-    except service.NothingToRerun as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    except QuotaExceeded as exc:
-        raise _quota_refused(exc) from None
-    return _requeued(session, queue, response, outcome)
+    outcome = service.rerun(session, user, submission_id, all_runs=body.all_runs, reason=body.reason)
+    return _requeued(session, response, outcome)
 
 
 @router.post("/submissions/{submission_id}/seeds", responses=REQUEUE_RESPONSES)
 def add_seeds(
-    submission_id: SubmissionId, body: SeedsIn, user: UserDep, session: SessionDep, queue: QueueDep, response: Response
+    submission_id: SubmissionId, body: SeedsIn, user: UserDep, session: SessionDep, response: Response
 ) -> SubmissionOut:
     """Owner or admin: add runs with the next seed numbers, up to the benchmark's `max_seeds` (422 names the
     cap). An owner's spends one daily submission; an admin's is free."""
-    try:
-        outcome = service.add_seeds(session, user, submission_id, body.seeds, reason=body.reason)
-    except QuotaExceeded as exc:
-        raise _quota_refused(exc) from None
-    return _requeued(session, queue, response, outcome)
+    outcome = service.add_seeds(session, user, submission_id, body.seeds, reason=body.reason)
+    return _requeued(session, response, outcome)
+
+
+@router.delete(
+    "/submissions/{submission_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**AUTH_RESPONSES, **NOT_FOUND, **ERROR_RESPONSES},
+)
+def delete_submission(
+    submission_id: SubmissionId,
+    user: UserDep,
+    session: SessionDep,
+    reason: Annotated[str, Query(max_length=500, description="Why (kept in the audit log).")] = "",
+) -> Response:
+    """Owner or admin: delete the submission and its runs; the audit log records who, when and why."""
+    service.delete_submission(session, user, submission_id, reason)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/tokens/{token_id}/ban", responses=ACTION_RESPONSES)

@@ -1,11 +1,9 @@
 """The submission page's owner and admin forms: each POST checks the CSRF token and the logged-in user, calls
-the same service as the API, commits, sends queued runs, and redirects back to the page. Admins also get the
+the same service as the API, commits, and redirects back to the page. Admins also get the
 audit log as a page and as CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -15,17 +13,16 @@ from sqlalchemy.orm import Session
 
 from app.core.db.tables import RunStatus, Submission, User
 from app.core.errors import Forbidden, InputError
-from app.core.queue import TaskQueue
 from app.moderation import service
 from app.quotas.service import QuotaExceeded
-from app.submissions import service as submissions
 from app.web import sessions as accounts_web
-from app.web.deps import QueueDep, SessionDep, WebUserDep
+from app.web.csvout import to_csv
+from app.web.deps import SessionDep, WebUserDep
+from app.web.params import SubmissionId
 from app.web.ratelimit import rate_limited
 from app.web.templating import error_page, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited)])
-SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
 Csrf = Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)]
 Reason = Annotated[str, Form(max_length=500)]
 
@@ -43,19 +40,18 @@ def moderation_context(session: Session, submission: Submission, user: User | No
 def _act(
     request: Request,
     session: Session,
-    queue: TaskQueue,
     user: User | None,
     csrf: str,
-    action: Callable[[User], service.Requeued | object],
+    action: Callable[[User], object],
     back: str,
 ) -> Response:
-    """Check the form, run the action as the logged-in user, commit, send re-queued runs, go back."""
+    """Check the form, run the action as the logged-in user, commit, go back."""
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
     try:
-        outcome = action(user)
+        action(user)
     except Forbidden as exc:
         return error_page(request, 403, str(exc))
     except InputError as exc:
@@ -65,8 +61,6 @@ def _act(
     except service.NothingToRerun as exc:
         return error_page(request, 409, str(exc))
     session.commit()
-    if isinstance(outcome, service.Requeued):
-        queue.send_train_runs(outcome.run_ids)  # after the commit
     return RedirectResponse(back, status_code=303)
 
 
@@ -83,7 +77,6 @@ def moderate(
     action: Annotated[str, Path(pattern="^(hide|unhide|flag|unflag|rerun|seeds|delete)$")],
     request: Request,
     session: SessionDep,
-    queue: QueueDep,
     user: WebUserDep,
     csrf: Csrf = "",
     reason: Reason = "",
@@ -97,10 +90,10 @@ def moderate(
         "unflag": lambda u: service.set_flag(session, u, submission_id, None, note=reason.strip()),
         "rerun": lambda u: service.rerun(session, u, submission_id, all_runs=bool(all_runs), reason=reason.strip()),
         "seeds": lambda u: service.add_seeds(session, u, submission_id, _count(seeds), reason=reason.strip()),
-        "delete": lambda u: submissions.delete_submission(session, u, submission_id, reason.strip()),
+        "delete": lambda u: service.delete_submission(session, u, submission_id, reason.strip()),
     }
     back = "/" if action == "delete" else f"/submissions/{submission_id}"
-    return _act(request, session, queue, user, csrf, actions[action], back)
+    return _act(request, session, user, csrf, actions[action], back)
 
 
 def _count(text: str) -> int:
@@ -137,13 +130,11 @@ def audit_csv(request: Request, session: SessionDep, user: WebUserDep) -> Respon
         events = service.audit_log(session, user, limit=AUDIT_CSV_MAX, offset=0)
     except Forbidden as exc:
         return error_page(request, 403, str(exc))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "at", "actor", "action", "target_kind", "target_id", "reason", "summary"])
-    for e in events:
-        actor = e.actor.name if e.actor is not None else ""
-        writer.writerow(
-            [e.id, e.at.isoformat(), actor, e.action, e.target_kind, e.target_id, e.reason, service.describe(e)]
-        )
+    header = ["id", "at", "actor", "action", "target_kind", "target_id", "reason", "summary"]
+    rows = (
+        [e.id, e.at.isoformat(), e.actor.name if e.actor else "", e.action, e.target_kind, e.target_id, e.reason,
+         service.describe(e)]
+        for e in events
+    )  # fmt: skip
     headers = {"Content-Disposition": 'attachment; filename="archarena-audit.csv"'}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8", headers=headers)

@@ -1,37 +1,14 @@
-"""All SQL of moderation: the audit log, moderation fields, re-queued and added runs, banned tokens.
+"""All SQL of moderation: the audit log, deleting a submission, banned tokens.
 No commits here: the request boundary commits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.core.db.tables import ApiToken, AuditEvent, EpochMetric, Run, RunStatus, utcnow
-
-# Every per-run field a training attempt writes: a re-queued run starts from nothing, as a new one does.
-_FRESH_RUN: dict[str, Any] = {
-    "status": RunStatus.QUEUED,
-    "attempts": 0,
-    "device": None,
-    "worker": None,
-    "started_at": None,
-    "finished_at": None,
-    "heartbeat_at": None,
-    "epochs_total": None,
-    "epochs_done": 0,
-    **{f"{split}_{metric}": None for split in ("train", "val", "test", "test2") for metric in ("loss", "acc")},
-    "test2_texture_acc": None,
-    "wall_seconds": None,
-    "images_per_second": None,
-    "error_kind": None,
-    "error_message": None,
-    "recipe_version": None,
-    "code_version": None,
-    "torch_version": None,
-}
+from app.core.db.tables import ApiToken, AuditEvent, Submission, utcnow
 
 
 def add_event(
@@ -76,25 +53,6 @@ def events(
     return list(session.scalars(query.order_by(*order).limit(limit).offset(offset)))
 
 
-def requeue_runs(session: Session, run_ids: Sequence[int]) -> list[int]:
-    """Put finished or failed runs back in the queue as if new: attempts, errors, results and epoch history
-    are cleared. Guarded on status, so a run that is queued or running is left alone."""
-    if not run_ids:
-        return []
-    done = list(
-        session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.status.in_(RunStatus.DONE)).with_for_update())
-    )
-    if done:
-        session.execute(delete(EpochMetric).where(EpochMetric.run_id.in_(done)))
-        session.execute(
-            update(Run)
-            .where(Run.id.in_(done), Run.status.in_(RunStatus.DONE))
-            .values(**_FRESH_RUN, queued_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-    return done
-
-
 def get_token(session: Session, token_id: int) -> ApiToken | None:
     return session.scalar(select(ApiToken).where(ApiToken.id == token_id).options(selectinload(ApiToken.user)))
 
@@ -102,4 +60,9 @@ def get_token(session: Session, token_id: int) -> ApiToken | None:
 def ban_token(session: Session, token: ApiToken, reason: str) -> None:
     token.revoked_at = token.revoked_at or utcnow()
     token.banned_reason = reason
+    session.flush()
+
+
+def delete_submission(session: Session, submission: Submission) -> None:
+    session.delete(submission)
     session.flush()

@@ -16,10 +16,6 @@ class ReasonIn(StrictModel):
     reason: str = Field(min_length=1, max_length=500, description=REASON)
 
 
-class OptionalReasonIn(StrictModel):
-    reason: str = Field(default="", max_length=500, description=REASON)
-
-
 class RerunIn(StrictModel):
     all_runs: bool = Field(
         default=False, alias="all", description="Re-run every finished or failed run, not only the failed ones."

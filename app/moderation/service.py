@@ -1,5 +1,6 @@
-"""Owner and admin actions on submissions and tokens. Each writes one audit event (who, when, what, the public
-reason) in the caller's transaction; services never commit, the boundary does and then sends queued runs."""
+"""Owner and admin actions on submissions and tokens: hide, flag, re-run, add seeds, delete, ban. Each writes one
+audit event (who, when, what, the public reason) in the caller's transaction; services never commit, the
+boundary does (and the relay then sends the re-queued runs)."""
 
 from __future__ import annotations
 
@@ -9,29 +10,31 @@ from sqlalchemy.orm import Session
 
 from app.benchmarks.registry import get_benchmark
 from app.core.db.tables import ApiToken, AuditEvent, RunStatus, Submission, User
-from app.core.errors import Forbidden, InputError, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.entries import repository as entries_repo
 from app.moderation import repository as repo
 from app.quotas import service as quotas
 from app.quotas.service import Quota
-from app.submissions import repository as submissions_repo
+from app.runs import repository as runs_repo
+from app.specs.validation import check_seed_count
 
 SUBMISSION = "submission"
 TOKEN = "token"
 
 
-class NothingToRerun(Exception):
+class NothingToRerun(Conflict):
     """No run of the submission is in a state a re-run applies to."""
 
 
 @dataclass(frozen=True)
 class Requeued:
     submission: Submission
-    run_ids: list[int]  # to send to the broker after the commit
+    run_ids: list[int]  # queued again (each with its outbox row)
     quota: Quota | None  # the owner's quota after this action when it was charged; None when free
 
 
 def _submission(session: Session, submission_id: int) -> Submission:
-    found = submissions_repo.get_submission(session, submission_id)
+    found = entries_repo.get_submission(session, submission_id)
     if found is None:
         raise NotFound(f"submission {submission_id}")
     return found
@@ -96,8 +99,8 @@ def rerun(session: Session, actor: User, submission_id: int, *, all_runs: bool =
         raise NothingToRerun(f"submission {submission_id} has no {kind} runs to re-run")
     infrastructure = all(r.status == RunStatus.FAILED and r.error_kind in quotas.REFUNDED_ERROR_KINDS for r in runs)
     quota = _charge(session, actor, submission, free=infrastructure)
-    run_ids = repo.requeue_runs(session, [r.id for r in runs])
-    submissions_repo.refresh_submission_status(session, submission.id)
+    run_ids = runs_repo.requeue_runs(session, [r.id for r in runs])
+    runs_repo.refresh_submission_status(session, submission.id)
     seeds = sorted(r.seed for r in runs if r.id in run_ids)
     _audit(session, actor, "rerun", submission, reason, runs=len(run_ids), seeds=seeds, all=all_runs, quota=bool(quota))
     return Requeued(_refreshed(session, submission), run_ids, quota)
@@ -107,22 +110,13 @@ def add_seeds(session: Session, actor: User, submission_id: int, count: int, *, 
     """`count` more runs with the next seed numbers, up to the benchmark's max_seeds."""
     submission = _submission(session, submission_id)
     _owner_or_admin(actor, submission, "add seeds to it")
-    cap = get_benchmark(submission.benchmark).max_seeds
     have = len(submission.runs)
-    if have + count > cap:
-        raise InputError.one(
-            ["body", "seeds"],
-            f"{have} seeds + {count} more would exceed this benchmark's maximum of {cap} seeds "
-            f"(at most {max(0, cap - have)} can be added)",
-            "limit",
-            value=count,
-            limit=cap,
-        )
+    check_seed_count(get_benchmark(submission.benchmark), have + count, have=have)
     quota = _charge(session, actor, submission, free=False)
     first = max((r.seed for r in submission.runs), default=-1) + 1
     seeds = list(range(first, first + count))
-    run_ids = submissions_repo.add_runs(session, submission, seeds)
-    submissions_repo.refresh_submission_status(session, submission.id)
+    run_ids = runs_repo.add_runs(session, submission, seeds)
+    runs_repo.refresh_submission_status(session, submission.id)
     _audit(session, actor, "add_seeds", submission, reason, seeds=seeds, quota=bool(quota))
     return Requeued(_refreshed(session, submission), run_ids, quota)
 
@@ -132,10 +126,14 @@ def _refreshed(session: Session, submission: Submission) -> Submission:
     return _submission(session, submission.id)
 
 
-def record_delete(session: Session, actor: User, submission: Submission, reason: str = "") -> None:
-    """The audit event of a deletion (the submission's own row goes; the event keeps what it was)."""
+def delete_submission(session: Session, actor: User, submission_id: int, reason: str = "") -> None:
+    """Delete as its owner or an admin; the audit event keeps who deleted what, and why (the submission's own
+    row goes)."""
+    submission = _submission(session, submission_id)
+    _owner_or_admin(actor, submission, "delete it")
     details = {"name": submission.name, "benchmark": submission.benchmark, "owner": submission.user.name}
     _audit(session, actor, "delete", submission, reason, **details)
+    repo.delete_submission(session, submission)
 
 
 def ban_token(session: Session, actor: User, token_id: int, reason: str) -> ApiToken:

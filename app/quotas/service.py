@@ -12,8 +12,9 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from app.accounts import repository as repo
 from app.core.db.tables import User
+from app.core.errors import TooManyRequests
+from app.quotas import repository as repo
 
 DEFAULT_DAILY_LIMIT = 20
 # Per-benchmark overrides of the daily limit, by slug (e.g. a costly benchmark gets fewer).
@@ -55,11 +56,11 @@ class Quota:
         }
 
 
-class QuotaExceeded(Exception):
-    def __init__(self, quota: Quota, now: datetime) -> None:
-        super().__init__(f"Daily submission quota for {quota.benchmark!r} used up: {quota.message}.")
+class QuotaExceeded(TooManyRequests):
+    def __init__(self, quota: Quota, now: datetime, message: str | None = None) -> None:
+        text = message or f"Daily submission quota for {quota.benchmark!r} used up: {quota.message}."
+        super().__init__(text, int((quota.reset - now).total_seconds()), quota.headers())
         self.quota = quota
-        self.retry_after_s = max(1, int((quota.reset - now).total_seconds()))
 
 
 def quota_for(session: Session, user: User, benchmark: str, now: datetime | None = None) -> Quota:
@@ -80,3 +81,18 @@ def charge(session: Session, user: User, benchmark: str, now: datetime | None = 
     if quota.remaining <= 0:
         raise QuotaExceeded(quota, now)
     return Quota(benchmark=benchmark, limit=quota.limit, used=quota.used + 1, reset=quota.reset)
+
+
+def charge_many(session: Session, user: User, benchmark: str, needed: int, what: str) -> Quota:
+    """All or nothing: ``needed`` submissions' worth at once (a study's variants), or QuotaExceeded saying what
+    ``what`` needed. Locks the user like ``charge``."""
+    now = datetime.now(UTC)
+    repo.lock_user(session, user.id)
+    quota = quota_for(session, user, benchmark, now)
+    if quota.remaining < needed:
+        message = (
+            f"{what} needs {needed} submissions on {benchmark!r}, but your daily quota has {quota.message}: "
+            "nothing was created. Use fewer variants, or try again after the reset."
+        )
+        raise QuotaExceeded(quota, now, message)
+    return Quota(benchmark=benchmark, limit=quota.limit, used=quota.used + needed, reset=quota.reset)

@@ -1,13 +1,12 @@
-"""Recovery from lost workers and lost broker messages. The database is the truth; the broker only carries
-run ids, so both recoveries end by re-sending ids after the commit.
+"""Recovery from lost workers and lost broker messages. The database is the truth; the broker only carries run
+ids, and every run put back in the queue gets an outbox row in the same transaction (the relay sends it).
 
-- ``reconcile``: send every run the database holds as queued again. Run at the start of every worker (and on
-  every reconnection of its consumer to the broker), of ``archarena web`` and ``demo``, and by
-  ``archarena reconcile``. A duplicate message is harmless: a worker claims a run with a guarded UPDATE.
 - ``reap``: runs in 'running' whose heartbeat is older than ``settings.dead_after_s`` lost their worker
-  (killed, out of memory, machine gone). Each goes back to 'queued' and is re-sent, or, once it used
-  ``settings.max_attempts`` attempts, ends as 'failed' with error_kind 'crashed'. Every worker runs it
-  periodically; ``archarena reap`` runs it once.
+  (killed, out of memory, machine gone). Each goes back to 'queued', or, once it used ``settings.max_attempts``
+  attempts, ends as 'failed' with error_kind 'crashed'. Every worker runs it periodically; ``archarena reap``
+  runs it once.
+- ``reconcile``: send again every queued run whose message the broker does not hold, now (the relays do the
+  same on their own every ``settings.resend_after_s``); ``archarena reconcile`` runs it once.
 """
 
 from __future__ import annotations
@@ -19,8 +18,8 @@ from datetime import datetime, timedelta
 from app.core.config import Settings
 from app.core.db.session import session_scope
 from app.core.db.tables import utcnow
-from app.core.queue import TaskQueue
-from app.submissions import repository as repo
+from app.core.queue.relay import Relay, RelayPass
+from app.runs import repository as repo
 
 log = logging.getLogger(__name__)
 CRASHED = "crashed"
@@ -30,17 +29,14 @@ CRASHED = "crashed"
 class Reaped:
     requeued: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
-    sent: int = 0
 
 
-def reconcile(settings: Settings) -> int:
-    """Re-send every queued run; returns how many messages the broker took."""
-    with session_scope(settings.database_url) as session:
-        ids = repo.queued_run_ids(session)
-    sent = TaskQueue(settings).send_train_runs(ids)
-    if ids:
-        log.info("reconcile: %s queued runs, %s sent to the broker", len(ids), sent)
-    return sent
+def reconcile(settings: Settings) -> RelayPass:
+    """Send every queued run the broker does not hold, and every unsent outbox row; returns what was sent."""
+    done = Relay(settings).run_once(sweep=True, older_than_s=0.0)
+    if done.sent or done.resent_lost:
+        log.info("reconcile: %s runs were missing from the broker; %s messages sent", done.resent_lost, done.sent)
+    return done
 
 
 def crash_message(attempts: int, worker: str | None, last_seen: datetime | None) -> str:
@@ -69,7 +65,6 @@ def reap(settings: Settings, now: datetime | None = None) -> Reaped:
                 submissions.add(run.submission_id)
         for submission_id in sorted(submissions):
             repo.refresh_submission_status(session, submission_id)
-    sent = TaskQueue(settings).send_train_runs(requeued) if requeued else 0  # after the commit
     if requeued or failed:
-        log.warning("reaper: requeued runs %s (%s sent), failed runs %s as crashed", requeued, sent, failed)
-    return Reaped(requeued=requeued, failed=failed, sent=sent)
+        log.warning("reaper: requeued runs %s, failed runs %s as crashed", requeued, failed)
+    return Reaped(requeued=requeued, failed=failed)

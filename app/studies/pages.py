@@ -5,43 +5,43 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.accounts.service import DEMO_USER, get_or_create_user
 from app.core.db.tables import User
 from app.core.errors import Forbidden, InputError
 from app.quotas.service import QuotaExceeded
-from app.studies import service
+from app.studies import service, views
 from app.studies.forms import study_from_form
 from app.studies.plots import study_figures
+from app.users.service import DEMO_USER, get_or_create_user
 from app.web import sessions as accounts_web
-from app.web.deps import QueueDep, SessionDep, SettingsDep, WebUserDep
+from app.web.deps import SessionDep, SettingsDep, WebUserDep
+from app.web.params import StudyId
 from app.web.ratelimit import rate_limited
 from app.web.templating import error_page, render
 
 router = APIRouter(include_in_schema=False)
-StudyId = Annotated[int, Path(ge=1, le=2**62)]
 Csrf = Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)]
 Text = Annotated[str, Form(max_length=4000)]
 
 
 @router.get("/studies", response_class=HTMLResponse)
 def studies_page(request: Request, session: SessionDep) -> HTMLResponse:
-    return render(request, "studies.html", {"studies": service.list_studies(session)})
+    return render(request, "studies.html", {"studies": views.list_studies(session)})
 
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
 def study_page(
     request: Request, study_id: StudyId, session: SessionDep, settings: SettingsDep, web_user: WebUserDep
 ) -> HTMLResponse:
-    view = service.study_view(session, study_id, max_epochs=settings.max_epochs)
+    view = views.study_view(session, study_id, max_epochs=settings.max_epochs)
     context = {
         "s": view.out,
         "grids": view.grids,
         "figures": study_figures(view.out.variant_list, view.out.axis),
-        "can_manage": service.can_manage(view.out, web_user),
+        "can_manage": views.can_manage(view.out, web_user),
     }
     return accounts_web.render_form_page(request, "study.html", context)
 
@@ -57,7 +57,6 @@ def create_study(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    queue: QueueDep,
     web_user: WebUserDep,
     name: Annotated[str, Form(max_length=80)] = "",
     benchmark: Annotated[str, Form(max_length=64)] = "digits",
@@ -84,9 +83,7 @@ def create_study(
         return error_page(request, 422, _errors_text(exc.errors))
     except ValidationError as exc:
         return error_page(request, 422, _errors_text(exc.errors()))
-    run_ids = service.study_run_ids(session, study)
     session.commit()
-    queue.send_train_runs(run_ids)
     return RedirectResponse(f"/studies/{study.id}", status_code=303)
 
 
@@ -96,7 +93,6 @@ def add_seeds(
     study_id: StudyId,
     session: SessionDep,
     settings: SettingsDep,
-    queue: QueueDep,
     web_user: WebUserDep,
     seeds: Annotated[int, Form(ge=1, le=100)] = 3,
     csrf: Csrf = "",
@@ -106,7 +102,7 @@ def add_seeds(
     if web_user is None:
         return error_page(request, 401, "Log in as the study's owner (or an admin) to add seeds.")
     try:
-        run_ids = service.add_seeds(session, web_user, study_id, seeds, max_epochs=settings.max_epochs)
+        service.add_seeds(session, web_user, study_id, seeds, max_epochs=settings.max_epochs)
     except Forbidden as exc:
         return error_page(request, 403, str(exc))
     except QuotaExceeded as exc:
@@ -114,7 +110,6 @@ def add_seeds(
     except InputError as exc:
         return error_page(request, 422, _errors_text(exc.errors))
     session.commit()
-    queue.send_train_runs(run_ids)
     return RedirectResponse(f"/studies/{study_id}", status_code=303)
 
 

@@ -1,5 +1,6 @@
 """Expanding a study into variants: the base metaformer spec with one axis set to each value, optionally at equal
-compute (the width searched so MACs or params are within ±5% of the base's). Pure: no database.
+compute (the width searched so MACs or params are within ±5% of the base's). No database; every measurement
+runs in the measuring pool (``app.specs.measuring``), off the request's thread.
 
 A training-fraction study compares *series* (token mixers, each matched like the mixer axis) at each fraction:
 the variants are series × fractions, and every series trains the same spec at every fraction."""
@@ -14,10 +15,11 @@ from typing import Any, get_args
 from app.benchmarks.recipes import MIN_TRAIN_FRACTION, fraction_label
 from app.benchmarks.registry import Benchmark
 from app.core.errors import InputError
+from app.specs.measuring import measure_spec
+from app.specs.validation import validate_spec
 from app.studies.schemas import StudyIn
-from app.submissions.service import validate_spec
 from app.zoo.limits import check_limits
-from app.zoo.measure import Measurement, measure
+from app.zoo.measure import Measurement
 from app.zoo.spec import Norm, SpecError, canonical_spec, parse_spec
 
 MATCH_TOLERANCE = 0.05
@@ -163,7 +165,7 @@ def _width_step(spec: dict[str, Any]) -> int:
 
 def _try_measure(benchmark: Benchmark, spec: dict[str, Any]) -> Measurement | None:
     try:
-        return measure(parse_spec(spec), benchmark.input_shape, benchmark.num_classes)
+        return measure_spec(parse_spec(spec), benchmark.input_shape, benchmark.num_classes)
     except SpecError:
         return None
 
@@ -294,7 +296,7 @@ def _plan_variant(
         except SpecError as exc:
             raise InputError([{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]) from None
         spec = canonical_spec(parsed)  # mixer shorthand ("pooling") → full dict
-        m = measure(parsed, benchmark.input_shape, benchmark.num_classes)
+        m = measure_spec(parsed, benchmark.input_shape, benchmark.num_classes)
         target = getattr(base_m, match)
         if abs(_rel(getattr(m, match), target)) > MATCH_TOLERANCE:
             found = match_width(benchmark, spec, target, match)

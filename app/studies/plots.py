@@ -9,11 +9,8 @@ from html import escape
 from typing import Any
 
 from app.benchmarks.recipes import fraction_label
-from app.leaderboard.plots import AXIS, LAYOUT
 from app.studies.schemas import VariantOut
-from app.web.figures import Figure, scatter
-
-COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+from app.web.figures import AXIS, LAYOUT, Figure, color, scatter
 
 
 def _error_y(means: list[float], cis: list[tuple[float, float] | None]) -> dict[str, Any]:
@@ -38,7 +35,7 @@ def accuracy_figure(variants: Sequence[VariantOut], which: str = "test") -> dict
             y=means,
             mode="markers",
             name="mean accuracy (95% interval)",
-            marker={"size": 12, "color": COLORS[1] if second else COLORS[0]},
+            marker={"size": 12, "color": color(1) if second else color(0)},
             error_y=_error_y(means, cis),
             customdata=[[v.url] for v in scored],
             hovertemplate="%{x}: %{y:.2%}<extra></extra>",
@@ -75,7 +72,7 @@ def curves_figure(variants: Sequence[VariantOut]) -> dict[str, Any]:
                 y=v.val_acc_curve,
                 mode="lines+markers",
                 name=escape(v.label),
-                line={"color": COLORS[i % len(COLORS)]},
+                line={"color": color(i)},
                 hovertemplate=escape(v.label) + " · epoch %{x}: %{y:.2%}<extra></extra>",
             )
         )
@@ -107,7 +104,7 @@ def fraction_figure(variants: Sequence[VariantOut]) -> dict[str, Any]:
                 y=means,
                 mode="lines+markers",
                 name=escape(series),
-                line={"color": COLORS[i % len(COLORS)]},
+                line={"color": color(i)},
                 error_y=_error_y(means, [v.test_acc_ci for v in members]),
                 customdata=[[v.url] for v in members],
                 hovertemplate=escape(series) + " · %{x:.0%} of train: %{y:.2%}<extra></extra>",

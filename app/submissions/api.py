@@ -1,27 +1,24 @@
-"""JSON API for specs and submissions. Thin: parse, call a service, commit at the boundary, enqueue."""
+"""JSON API for specs and submissions. Thin: parse, call a service, commit at the boundary (the relay sends the
+new runs)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
-from app.quotas.service import QUOTA_HEADERS_DOC, QuotaExceeded
+from app.entries.schemas import SubmissionOut, SubmissionSummaryOut
+from app.entries.views import get_submission_out, list_summaries
+from app.quotas.service import QUOTA_HEADERS_DOC
+from app.specs import validation
 from app.submissions import service
-from app.submissions.schemas import (
-    SpecValidateIn,
-    SpecValidateOut,
-    SubmissionIn,
-    SubmissionOut,
-    SubmissionSummaryOut,
-)
-from app.submissions.views import submission_out, summary_out
-from app.web.deps import QueueDep, SessionDep, SettingsDep, UserDep
+from app.submissions.schemas import SpecValidateIn, SpecValidateOut, SubmissionIn
+from app.web.deps import SessionDep, SettingsDep, UserDep
+from app.web.params import SubmissionId
 from app.web.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
-SubmissionId = Annotated[int, Path(ge=1, le=2**62, description="A submission's id.")]
 SUBMIT_RESPONSES: dict[int | str, dict[str, object]] = {
     201: {"description": "Created and queued; the quota headers count it.", "headers": QUOTA_HEADERS_DOC},
     200: {
@@ -50,7 +47,7 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, object]] = {
 )
 def validate_spec(body: SpecValidateIn) -> SpecValidateOut:
     """Params, MACs, FLOPs, canonical spec and hash for a benchmark. No token needed; nothing is stored."""
-    checked = service.validate_spec(body.benchmark, body.spec)
+    checked = validation.validate_spec(body.benchmark, body.spec)
     m = checked.measurement
     return SpecValidateOut(
         benchmark=checked.benchmark.slug,
@@ -72,30 +69,25 @@ def validate_spec(body: SpecValidateIn) -> SpecValidateOut:
     dependencies=[Depends(rate_limited)],
 )
 def create_submission(
-    body: SubmissionIn, user: UserDep, session: SessionDep, queue: QueueDep, settings: SettingsDep, response: Response
+    body: SubmissionIn, user: UserDep, session: SessionDep, settings: SettingsDep, response: Response
 ) -> SubmissionOut:
     """Queue a spec for training. Spends one of the user's daily submissions on that benchmark (headers
     `X-Quota-*`); a duplicate of an existing spec answers 200 with that submission and costs nothing."""
-    try:
-        outcome = service.submit(session, user, body, max_epochs=settings.max_epochs)
-    except QuotaExceeded as exc:
-        headers = {**exc.quota.headers(), "Retry-After": str(exc.retry_after_s)}
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers=headers) from None
+    outcome = service.submit(session, user, body, max_epochs=settings.max_epochs)
     response.headers.update(outcome.quota.headers())
     submission = outcome.submission
     if outcome.duplicate:
         response.status_code = status.HTTP_200_OK
         response.headers["X-Duplicate-Of"] = str(submission.id)
         response.headers["Location"] = f"/api/v1/submissions/{submission.id}"
-        return submission_out(service.get_submission(session, submission.id))
-    session.commit()
-    queue.send_train_runs(service.run_ids(submission))  # after the commit: a worker never sees a missing row
-    return submission_out(service.get_submission(session, submission.id))
+    else:
+        session.commit()
+    return get_submission_out(session, submission.id)
 
 
 @router.get("/submissions/{submission_id}", responses={**NOT_FOUND, **ERROR_RESPONSES})
 def get_submission(submission_id: SubmissionId, session: SessionDep) -> SubmissionOut:
-    return submission_out(service.get_submission(session, submission_id))
+    return get_submission_out(session, submission_id)
 
 
 @router.get("/submissions", responses=ERROR_RESPONSES)
@@ -107,24 +99,4 @@ def list_submissions(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[SubmissionSummaryOut]:
-    found = service.list_submissions(
-        session, benchmark=benchmark, user=user, status=status_, limit=limit, offset=offset
-    )
-    return [summary_out(s) for s in found]
-
-
-@router.delete(
-    "/submissions/{submission_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses={**AUTH_RESPONSES, **NOT_FOUND, **ERROR_RESPONSES},
-)
-def delete_submission(
-    submission_id: SubmissionId,
-    user: UserDep,
-    session: SessionDep,
-    reason: Annotated[str, Query(max_length=500, description="Why (kept in the audit log).")] = "",
-) -> Response:
-    """Owner or admin: delete the submission and its runs; the audit log records who, when and why."""
-    service.delete_submission(session, user, submission_id, reason)
-    session.commit()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return list_summaries(session, benchmark=benchmark, user=user, status=status_, limit=limit, offset=offset)

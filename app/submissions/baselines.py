@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.service import BASELINE_USER, get_or_create_user
 from app.benchmarks.registry import get_benchmark
 from app.core.db.tables import Submission
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
+from app.users.service import BASELINE_USER, get_or_create_user
 from app.zoo.presets import PRESETS
 
 # In the order they are trained: a CNN, a ViT and a Mixer first, so the chart has all three families early.

@@ -9,18 +9,19 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.accounts.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.benchmarks.registry import DEFAULT_BENCHMARK
 from app.core.db.tables import User
-from app.core.errors import InputError
+from app.core.errors import MAX_ID, InputError
+from app.entries import repository as entries_repo
+from app.entries.views import load_submission, submission_out
 from app.moderation.pages import moderation_context
 from app.quotas.service import QuotaExceeded, daily_limit, quota_for
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
 from app.submissions.specform import family_forms
-from app.submissions.views import submission_out
+from app.users.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.web import sessions as accounts_web
-from app.web.deps import QueueDep, SessionDep, SettingsDep, WebUserDep
+from app.web.deps import SessionDep, SettingsDep, WebUserDep
 from app.web.ratelimit import rate_limited
 from app.zoo.presets import PRESETS
 
@@ -40,8 +41,8 @@ def curl_command(base_url: str, body: dict[str, Any]) -> str:
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
 def submission_page(submission_id: int, request: Request, session: SessionDep, web_user: WebUserDep) -> HTMLResponse:
-    stored = service.get_submission(session, submission_id)
-    submission = submission_out(stored)
+    stored = load_submission(session, submission_id)
+    submission = submission_out(session, stored)
     body = {
         "benchmark": submission.benchmark,
         "name": submission.name,
@@ -49,9 +50,7 @@ def submission_page(submission_id: int, request: Request, session: SessionDep, w
         "spec": submission.spec,
         "seeds": submission.seeds_requested,
     }
-    others = service.list_submissions(
-        session, benchmark=submission.benchmark, user=None, status="finished", limit=50, offset=0
-    )
+    others = entries_repo.list_submissions(session, benchmark=submission.benchmark, status="finished", limit=50)
     visible = (o for o in others if o.id != submission.id and o.hidden_reason is None)
     candidates = sorted(visible, key=lambda o: (not o.is_baseline, -o.id))
     context = {
@@ -71,7 +70,7 @@ def submit_form(
     settings: SettingsDep,
     web_user: WebUserDep,
     benchmark: str = DEFAULT_BENCHMARK,
-    from_: Annotated[int | None, Query(alias="from", ge=1, le=2**62)] = None,
+    from_: Annotated[int | None, Query(alias="from", ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
     form = {
         "benchmark": benchmark,
@@ -82,7 +81,7 @@ def submit_form(
         "token": "",
     }
     if from_ is not None:  # "resubmit with changes": start from another submission's canonical spec
-        source = service.get_submission(session, from_)
+        source = load_submission(session, from_)
         form.update(
             benchmark=source.benchmark,
             name=f"{source.name} (changed)"[:120],
@@ -97,7 +96,6 @@ def submit_form(
 def submit(
     request: Request,
     session: SessionDep,
-    queue: QueueDep,
     settings: SettingsDep,
     web_user: WebUserDep,
     name: Annotated[str, Form(max_length=200)],
@@ -143,7 +141,6 @@ def submit(
     if outcome.duplicate:  # nothing new to train, nothing spent: show the existing entry
         return RedirectResponse(f"/submissions/{submission.id}?duplicate=1", status_code=303)
     session.commit()
-    queue.send_train_runs(service.run_ids(submission))
     return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
 
 

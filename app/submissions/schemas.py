@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -40,76 +39,3 @@ class SubmissionIn(StrictModel):
     seeds: int | None = Field(
         default=None, ge=1, le=100, description="How many seeds to train (default: the benchmark's)."
     )
-
-
-class EpochOut(OutModel):
-    epoch: int
-    train_loss: float
-    train_acc: float
-    val_loss: float
-    val_acc: float
-    lr: float
-    elapsed_s: float
-
-
-class RunOut(OutModel):
-    id: int
-    seed: int
-    status: str
-    attempts: int
-    device: str | None
-    queued_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    epochs_done: int
-    epochs_total: int | None
-    train_loss: float | None
-    train_acc: float | None
-    val_loss: float | None
-    val_acc: float | None
-    test_loss: float | None
-    test_acc: float | None
-    test2_loss: float | None
-    test2_acc: float | None
-    test2_texture_acc: float | None = Field(
-        description="Cue-conflict test: fraction of predictions naming the texture."
-    )
-    wall_seconds: float | None
-    images_per_second: float | None
-    error_kind: str | None
-    error_message: str | None
-    recipe_version: str | None
-    code_version: str | None
-    torch_version: str | None
-    epochs: list[EpochOut] = Field(default_factory=list)
-
-
-class SubmissionSummaryOut(OutModel):
-    id: int
-    benchmark: str
-    name: str
-    user: str
-    family: str
-    mixer: str | None
-    params: int
-    macs: int
-    status: str
-    seeds_requested: int
-    seeds_finished: int
-    spec_hash: str
-    recipe_version: str
-    created_at: datetime
-    url: str
-
-
-class SubmissionOut(SubmissionSummaryOut):
-    description: str
-    spec: dict[str, Any]
-    flops: int
-    macs_breakdown: dict[str, int]
-    runs: list[RunOut]
-    test_acc_mean: float | None
-    test_acc_std: float | None
-    notes: list[str]
-    hidden_reason: str | None = Field(default=None, description="Why an admin took it off the boards.")
-    flag_reason: str | None = Field(default=None, description="An admin's public warning about this entry.")

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: settings, a database session per request, the queue, the token's user."""
+"""FastAPI dependencies: settings, a database session per request, the token's user, the logged-in user."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from app.accounts.service import authenticate, banned_reason
 from app.core.config import Settings
 from app.core.db.session import get_sessionmaker
 from app.core.db.tables import User
-from app.core.queue import TaskQueue
+from app.users.service import authenticate, banned_reason, get_user
+from app.web.sessions import session_of
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs sync ones in the thread pool, and under load every
@@ -39,12 +39,6 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
-
-async def get_queue(settings: SettingsDep) -> TaskQueue:
-    return TaskQueue(settings)
-
-
-QueueDep = Annotated[TaskQueue, Depends(get_queue)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `archarena token create NAME`.")
 
@@ -75,9 +69,6 @@ UserDep = Annotated[User, Depends(require_user)]
 
 def web_user(request: Request, session: SessionDep) -> User | None:
     """The logged-in user of a browser request (signed session cookie), or None."""
-    from app.accounts.service import get_user
-    from app.web.sessions import session_of
-
     found = session_of(request)
     if found is None:
         return None

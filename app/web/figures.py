@@ -6,6 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
+# One palette for every chart (leaderboard, compare, studies, a submission's seeds), in this order.
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f"]
+
+LAYOUT: dict[str, Any] = {
+    "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+    "legend": {"orientation": "h", "y": -0.2},
+    "height": 440,
+    "template": "none",  # an inline template would repeat ~7 kB in every embedded figure
+    "paper_bgcolor": "#fff",
+    "plot_bgcolor": "#fff",
+    "hovermode": "closest",
+}
+AXIS: dict[str, Any] = {"gridcolor": "#e5e9f0", "zeroline": False, "linecolor": "#c7ccd6", "automargin": True}
+
+
+def color(index: int) -> str:
+    """The palette's ``index``-th colour, cycling."""
+    return PALETTE[index % len(PALETTE)]
+
 
 def scatter(**props: Any) -> dict[str, Any]:
     """A scatter trace; properties left as None are omitted (plotly.js wants them absent, not null)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.benchmarks.registry import all_benchmarks
+from app.web.figures import PALETTE
 
 ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
@@ -31,6 +33,7 @@ def pct(value: float | None, digits: int = 1) -> str:
 
 templates.env.filters["si"] = si
 templates.env.filters["pct"] = pct
+templates.env.globals["palette_json"] = json.dumps(PALETTE)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:

@@ -443,25 +443,30 @@ def _guard(raw: object) -> None:
                 stack.append((value, depth + 1, [*loc, key]))
         elif isinstance(node, (list, tuple)):
             stack.extend((v, depth + 1, [*loc, i]) for i, v in enumerate(node))
-        elif isinstance(node, float):
-            if not math.isfinite(node):
-                raise SpecError.at(loc, "NaN and infinite numbers are not allowed", "finite_number")
-            budget -= 4
-        elif isinstance(node, str):
-            budget -= len(node) + 2
-        elif node is None or isinstance(node, bool):
-            budget -= 4
-        elif isinstance(node, int):
-            if abs(node) > MAX_INT:  # also keeps str()/json.dumps away from huge ints (Python caps digits)
-                raise SpecError.at(loc, f"integers must lie within ±{MAX_INT}", "int_range")
-            budget -= len(str(node))
         else:
-            raise SpecError.at(loc, f"unsupported value of type {type(node).__name__}", "type_error")
+            budget -= _scalar_cost(node, loc)
         if budget < 0:
             break
     size = len(json.dumps(raw, allow_nan=False)) if budget >= 0 else MAX_SPEC_BYTES + 1
     if size > MAX_SPEC_BYTES:
         raise SpecError.at([], f"spec is larger than {MAX_SPEC_BYTES} bytes of JSON", "too_large")
+
+
+def _scalar_cost(node: object, loc: list[str | int]) -> int:
+    """Bytes a JSON scalar takes, after checking it is one a spec may hold."""
+    if isinstance(node, float):
+        if not math.isfinite(node):
+            raise SpecError.at(loc, "NaN and infinite numbers are not allowed", "finite_number")
+        return 4
+    if isinstance(node, str):
+        return len(node) + 2
+    if node is None or isinstance(node, bool):
+        return 4
+    if isinstance(node, int):
+        if abs(node) > MAX_INT:  # also keeps str()/json.dumps away from huge ints (Python caps digits)
+            raise SpecError.at(loc, f"integers must lie within ±{MAX_INT}", "int_range")
+        return len(str(node))
+    raise SpecError.at(loc, f"unsupported value of type {type(node).__name__}", "type_error")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

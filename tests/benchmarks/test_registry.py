@@ -23,7 +23,7 @@ def test_all_benchmarks_are_well_formed() -> None:
         assert get_benchmark(b.slug) is b
         assert 3 <= b.default_seeds <= b.max_seeds
         assert 1 <= b.description.count(".") <= 4
-        assert b.to_dict()["recipe"]["version"] == b.recipe.version
+        assert b.recipe.to_dict()["version"] == b.recipe.version
 
 
 def test_unknown_benchmark_lists_known_slugs() -> None:

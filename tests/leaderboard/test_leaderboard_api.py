@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from scipy import stats
 from sqlalchemy import update
 
-from app.accounts.service import get_or_create_user
 from app.core.config import Settings
 from app.core.db.session import session_scope
 from app.core.db.tables import Run
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
+from app.users.service import get_or_create_user
 
 RESULTS = {  # preset → per-seed test accuracies (seeds 0, 1, 2)
     "tiny_resnet_digits": [0.981, 0.984, 0.979],

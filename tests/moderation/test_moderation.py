@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from app.accounts.service import create_token, set_admin
 from app.core.config import Settings
 from app.core.db.session import session_scope
 from app.core.db.tables import ApiToken, AuditEvent, EpochMetric, Run, RunStatus, Submission, User
 from app.quotas import service as quotas
+from app.users.service import create_token, set_admin
 from tests.accounts.test_accounts import csrf, sign_up
 from tests.conftest import demo_settings
 from tests.submissions.test_api import TINY, token_for

@@ -12,15 +12,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.accounts.service import get_or_create_user
 from app.core.config import Settings
 from app.core.db.migrate import upgrade
 from app.core.db.session import get_sessionmaker, session_scope
 from app.main import create_app
 from app.quotas import service as quotas
 from app.quotas.service import QuotaExceeded
+from app.specs.validation import validate_spec
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
+from app.users.service import get_or_create_user
 from app.web.ratelimit import RedisTokenBucket, TokenBucket
 from tests.conftest import demo_settings
 from tests.moderation.test_moderation import admin_token, fail_runs
@@ -29,12 +30,6 @@ from tests.submissions.test_api import TINY, token_for
 
 def spec(i: int) -> dict[str, object]:
     return {"preset": "tiny_resnet_digits", "overrides": {"stem_width": 8 + i}}
-
-
-@pytest.fixture
-def pg_settings(tmp_path: Path, pg_url: str, redis_url: str) -> Settings:
-    upgrade(pg_url)
-    return demo_settings(tmp_path, database_url=pg_url, broker_url=redis_url, queue=f"test-{secrets.token_hex(3)}")
 
 
 @pytest.fixture
@@ -57,7 +52,7 @@ def test_concurrent_submits_never_share_the_last_quota_slot(
         user_id = get_or_create_user(session, name).id
     bodies = [SubmissionIn(name=f"race {i}", spec=spec(i), seeds=1) for i in range(2 * limit)]
     for body in bodies:  # measured now, so every thread reaches the quota check at the same moment
-        service.validate_spec(body.benchmark, body.spec)
+        validate_spec(body.benchmark, body.spec)
     start = threading.Barrier(len(bodies))
     outcomes: list[str] = []
     lock = threading.Lock()

@@ -10,13 +10,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from app.accounts.service import create_token, get_or_create_user
 from app.core.config import Settings
 from app.core.db.session import session_scope
 from app.core.db.tables import Run, Submission
+from app.studies.canonical import seed_studies
 from app.studies.plan import MATCH_TOLERANCE, VariantPlan, plan_study
 from app.studies.schemas import StudyIn
-from app.studies.service import create_study, seed_studies, study_view
+from app.studies.service import create_study
+from app.studies.views import study_view
+from app.users.service import create_token, get_or_create_user
 from app.zoo.measure import measure
 from app.zoo.spec import parse_spec
 

@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from app.accounts.service import create_token, get_or_create_user
 from app.core.config import Settings
 from app.core.db.session import session_scope
 from app.core.db.tables import EpochMetric, Run, Study, Submission, User
@@ -21,7 +20,9 @@ from app.quotas import service as quotas
 from app.studies.plan import plan_study
 from app.studies.plots import study_figures
 from app.studies.schemas import StudyIn
-from app.studies.service import create_study, study_view
+from app.studies.service import create_study
+from app.studies.views import study_view
+from app.users.service import create_token, get_or_create_user
 from tests.accounts.test_accounts import csrf, sign_up
 
 BASE = {"preset": "tiny_vit_digits", "overrides": {}}

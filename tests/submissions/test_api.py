@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from app.accounts.service import create_token
 from app.core.config import Settings
 from app.core.db.session import session_scope
+from app.users.service import create_token
 
 TINY = {"preset": "tiny_resnet_digits", "overrides": {}}
 

@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from app.accounts.service import get_or_create_user
 from app.core.config import Settings
 from app.core.db.session import session_scope
 from app.core.db.tables import Run, Submission
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
+from app.users.service import get_or_create_user
 
 RESULTS = {  # name → (preset, per-seed test accuracies, per-seed second-test accuracies)
     "=cmd|' /C calc'!A0": ("tiny_resnet_digits", [0.981, 0.984, 0.979], [0.95, 0.96, 0.955]),

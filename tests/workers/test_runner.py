@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from app.accounts.service import get_or_create_user
 from app.core.config import Settings
 from app.core.db.session import session_scope
 from app.core.db.tables import EpochMetric, Run, Submission
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
+from app.users.service import get_or_create_user
 from workers.runner import execute_run
 
 

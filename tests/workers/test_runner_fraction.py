@@ -3,14 +3,14 @@ and files the result under the fraction's recipe version, which keeps it off the
 
 from __future__ import annotations
 
-from app.accounts.service import get_or_create_user
 from app.benchmarks.registry import get_benchmark
 from app.core.config import Settings
 from app.core.db.session import session_scope
 from app.core.db.tables import Run
-from app.leaderboard.service import board
+from app.entries.board import board
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
+from app.users.service import get_or_create_user
 from workers.runner import execute_run
 
 

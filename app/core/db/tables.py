@@ -181,6 +181,24 @@ class EpochMetric(Base):
     run: Mapped[Run] = relationship(back_populates="epochs", lazy="raise")
 
 
+class OutboxMessage(Base):
+    """A run to send to the broker, written in the same transaction as the change that queued it (the
+    transactional outbox). The relay sends unsent rows and marks them sent; a row claimed by a relay that died
+    is taken over once its lease ends."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # Which relay holds the row, and until when (a lease: a relay that dies mid-send loses it).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class AuditEvent(Base):
     """Who did what to which object, and when: every owner/admin action on submissions, runs and tokens."""
 

@@ -12,8 +12,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from app.accounts import repository as repo
 from app.core.db.tables import ApiToken, User
+from app.users import repository as repo
 
 TOKEN_PREFIX = "aa_"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

@@ -13,8 +13,10 @@ from sqlalchemy.exc import OperationalError
 from app.core.config import Settings
 from app.core.db.session import session_scope
 from app.core.db.tables import EpochMetric, Run, Submission, utcnow
+from app.core.queue import outbox
+from app.runs import repository as repo
+from app.runs.lifecycle import ClaimedRun
 from app.runs.recovery import reap
-from app.submissions import repository as repo
 from tests.e2e.stack import wait_for
 from tests.workers.test_runner import make_submission
 from workers import runner
@@ -51,7 +53,9 @@ def test_reaper_requeues_a_silent_run_and_fails_it_as_crashed_after_max_attempts
     assert reap(sqlite_settings).requeued == []  # 5 s of silence: under the 30 s dead-after default
     for attempt in range(1, sqlite_settings.max_attempts):
         reaped = reap(sqlite_settings, now=utcnow() + timedelta(seconds=60))
-        assert (reaped.requeued, reaped.failed, reaped.sent) == ([run_id], [], 1)
+        assert (reaped.requeued, reaped.failed) == ([run_id], [])
+        with session_scope(sqlite_settings.database_url) as session:  # to be sent again, with the requeue's commit
+            assert [r.sent_at for r in outbox.rows_for(session, run_id)][-1] is None
         run = run_row(sqlite_settings, run_id)
         assert (run.status, run.attempts) == ("queued", attempt)
         claim_and_silence(sqlite_settings, run_id, worker=f"w{attempt}:1")
@@ -73,12 +77,22 @@ def test_heartbeat_thread_keeps_the_run_alive_and_notices_when_it_is_taken(sqlit
     claim_and_silence(sqlite_settings, run_id, worker="me:1")
     old = run_row(sqlite_settings, run_id).heartbeat_at
     assert old is not None
-    with Heartbeat(sqlite_settings.database_url, run_id, "me:1", interval=0.05) as beat:
+    with Heartbeat(fast_beats(sqlite_settings), held(sqlite_settings, run_id, "me:1")) as beat:
         wait_for(lambda: (run_row(sqlite_settings, run_id).heartbeat_at or old) > old, 10, "a heartbeat")
         assert reap(sqlite_settings).requeued == []
         with session_scope(sqlite_settings.database_url) as session:
             session.execute(update(Run).where(Run.id == run_id).values(worker="other:2"))
         wait_for(beat.lost.is_set, 10, "the heartbeat to notice the run is gone")
+
+
+def fast_beats(settings: Settings) -> Settings:
+    return settings.model_copy(update={"heartbeat_s": 0.05})
+
+
+def held(settings: Settings, run_id: int, worker: str) -> ClaimedRun:
+    """The run as the worker that holds it sees it."""
+    run = run_row(settings, run_id)
+    return ClaimedRun(run_id, run.submission_id, run.seed, {}, "digits", None, 2, worker)
 
 
 def fake_train(epochs: int, between: Any = None) -> Any:
@@ -148,9 +162,7 @@ def test_a_run_stuck_past_the_hard_limit_is_ended_as_timeout(sqlite_settings: Se
     (run_id,) = make_submission(sqlite_settings)
     claim_and_silence(sqlite_settings, run_id, worker="me:1", age_s=0)
     submission_id = run_row(sqlite_settings, run_id).submission_id
-    with Heartbeat(
-        sqlite_settings.database_url, run_id, "me:1", interval=0.05, hard_limit=(0.2, submission_id)
-    ) as beat:
+    with Heartbeat(fast_beats(sqlite_settings), held(sqlite_settings, run_id, "me:1"), hard_limit_s=0.2) as beat:
         wait_for(beat.lost.is_set, 10, "the hard limit")
     run = run_row(sqlite_settings, run_id)
     assert (run.status, run.error_kind) == ("failed", "timeout")

@@ -1,0 +1,77 @@
+"""Stored submissions in their API shape (shared by the JSON API and the pages)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.core.db.tables import RunStatus, Submission
+from app.core.errors import MAX_ID, NotFound
+from app.entries import repository as repo
+from app.entries.board import entry_of
+from app.entries.curves import MeanCurve, mean_curve
+from app.entries.schemas import CurveOut, RunOut, SubmissionOut, SubmissionSummaryOut
+
+
+def summary_out(submission: Submission) -> SubmissionSummaryOut:
+    return SubmissionSummaryOut(
+        id=submission.id,
+        benchmark=submission.benchmark,
+        name=submission.name,
+        user=submission.user.name,
+        family=submission.family,
+        mixer=submission.mixer,
+        params=submission.params,
+        macs=submission.macs,
+        status=submission.status,
+        seeds_requested=submission.seeds_requested,
+        seeds_finished=sum(1 for r in submission.runs if r.status == RunStatus.FINISHED),
+        spec_hash=submission.spec_hash,
+        recipe_version=submission.recipe_version,
+        created_at=submission.created_at,
+        url=f"/submissions/{submission.id}",
+    )
+
+
+def submission_out(session: Session, submission: Submission) -> SubmissionOut:
+    """The submission with its runs (loaded with their epochs) and its entry as its board shows it."""
+    entry = entry_of(session, submission)
+    return SubmissionOut(
+        **summary_out(submission).model_dump(),
+        description=submission.description,
+        spec=submission.spec,
+        flops=2 * submission.macs,
+        macs_breakdown=submission.macs_breakdown,
+        runs=[RunOut.model_validate(run) for run in submission.runs],
+        test_acc_mean=entry.test_acc_mean,
+        test_acc_std=entry.test_acc_std,
+        notes=entry.notes,
+        val_acc_curve=CurveOut.model_validate(val_acc_curve(submission), from_attributes=True),
+        hidden_reason=submission.hidden_reason,
+        flag_reason=submission.flag_reason,
+    )
+
+
+def load_submission(session: Session, submission_id: int) -> Submission:
+    """A submission with its runs and their epoch rows; NotFound (404) when there is none."""
+    if not 1 <= submission_id <= MAX_ID:  # ids are 32-bit in the database: asking for a larger one is no error
+        raise NotFound(f"submission {submission_id}")
+    submission = repo.get_submission(session, submission_id, with_epochs=True)
+    if submission is None:
+        raise NotFound(f"submission {submission_id}")
+    return submission
+
+
+def get_submission_out(session: Session, submission_id: int) -> SubmissionOut:
+    return submission_out(session, load_submission(session, submission_id))
+
+
+def list_summaries(
+    session: Session, *, benchmark: str | None, user: str | None, status: str | None, limit: int, offset: int
+) -> list[SubmissionSummaryOut]:
+    found = repo.list_submissions(session, benchmark=benchmark, user=user, status=status, limit=limit, offset=offset)
+    return [summary_out(s) for s in found]
+
+
+def val_acc_curve(submission: Submission) -> MeanCurve:
+    """Mean validation accuracy per epoch over the submission's runs (their epoch rows must be loaded)."""
+    return mean_curve([[(e.epoch, e.val_acc) for e in run.epochs] for run in submission.runs])

@@ -1,0 +1,237 @@
+"""All SQL of the run lifecycle: add, claim, heartbeat, epoch rows, finish, aggregate status, requeue and reap.
+No commits here: the request or task boundary commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.core.db.tables import EpochMetric, Run, RunStatus, Submission, utcnow
+from app.core.queue.outbox import enqueue_runs
+
+# Every per-run field a training attempt writes: a re-queued run starts from nothing, as a new one does.
+_FRESH_RUN: dict[str, Any] = {
+    "status": RunStatus.QUEUED,
+    "attempts": 0,
+    "device": None,
+    "worker": None,
+    "started_at": None,
+    "finished_at": None,
+    "heartbeat_at": None,
+    "epochs_total": None,
+    "epochs_done": 0,
+    **{f"{split}_{metric}": None for split in ("train", "val", "test", "test2") for metric in ("loss", "acc")},
+    "test2_texture_acc": None,
+    "wall_seconds": None,
+    "images_per_second": None,
+    "error_kind": None,
+    "error_message": None,
+    "recipe_version": None,
+    "code_version": None,
+    "torch_version": None,
+}
+
+
+def queue_new_runs(session: Session, submission_id: int, seeds: Sequence[int]) -> list[int]:
+    """A queued run per seed, each with its outbox row (sent by the relay after the commit). Returns the ids."""
+    runs = [Run(submission_id=submission_id, seed=seed, status=RunStatus.QUEUED) for seed in seeds]
+    session.add_all(runs)
+    session.flush()
+    ids = [run.id for run in runs]
+    enqueue_runs(session, ids)
+    return ids
+
+
+def attach_new_runs(session: Session, submission: Submission, seeds: Sequence[int]) -> None:
+    """A new submission's runs, a queued one per seed, each with its outbox row."""
+    submission.runs = [Run(seed=seed, status=RunStatus.QUEUED) for seed in seeds]
+    session.add(submission)
+    session.flush()
+    enqueue_runs(session, [run.id for run in submission.runs])
+
+
+def add_runs(session: Session, submission: Submission, seeds: Sequence[int]) -> list[int]:
+    """More seeds for a submission (added seeds, a study's new look), counted in seeds_requested. Returns the
+    run ids; the caller updates the submission's status."""
+    ids = queue_new_runs(session, submission.id, seeds)
+    submission.seeds_requested += len(ids)
+    return ids
+
+
+def claim_run(session: Session, run_id: int, *, worker: str, device: str) -> bool:
+    """Claim a queued run with an UPDATE guarded on its status. Exactly one caller wins; a run that is
+    running elsewhere or already done is left alone, so a task delivered twice trains once."""
+    now = utcnow()
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.QUEUED)
+        .values(
+            status=RunStatus.RUNNING,
+            attempts=Run.attempts + 1,
+            worker=worker,
+            device=device,
+            started_at=now,
+            heartbeat_at=now,
+            epochs_done=0,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    claimed = bool(result.rowcount)  # type: ignore[attr-defined]
+    if claimed:
+        # A re-run starts a fresh history, so the epoch curve never has gaps or duplicates.
+        session.execute(delete(EpochMetric).where(EpochMetric.run_id == run_id))
+    return claimed
+
+
+def get_run(session: Session, run_id: int) -> Run | None:
+    return session.scalar(select(Run).where(Run.id == run_id).options(selectinload(Run.submission)))
+
+
+def set_run_fields(session: Session, run_id: int, **values: Any) -> None:
+    session.execute(update(Run).where(Run.id == run_id).values(**values).execution_options(synchronize_session=False))
+
+
+def record_epoch(session: Session, run_id: int, worker: str, metrics: dict[str, Any]) -> bool:
+    """Store one epoch's metrics if this worker still owns the run."""
+    owned = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.RUNNING, Run.worker == worker)
+        .values(epochs_done=metrics["epoch"], heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if not owned.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.add(EpochMetric(run_id=run_id, **metrics))
+    return True
+
+
+def finish_run(session: Session, run_id: int, worker: str, status: str, values: dict[str, Any]) -> bool:
+    """Write the final outcome once: only the worker that holds the running run can."""
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.RUNNING, Run.worker == worker)
+        .values(status=status, finished_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def refresh_submission_status(session: Session, submission_id: int) -> str:
+    """Recompute a submission's status from its runs. The submission's row is locked first: two workers that
+    finish the last two runs at once would otherwise each count the other's run as still running (neither sees
+    the other's uncommitted write) and leave the submission 'running' for good. Under the lock, the second
+    one's count sees the first one's committed finish."""
+    lock_submission(session, submission_id)
+    rows = session.execute(
+        select(Run.status, func.count()).where(Run.submission_id == submission_id).group_by(Run.status)
+    ).all()
+    counts = {status: n for status, n in rows}
+    status = aggregate_status(counts)
+    session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id)
+        .values(status=status, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return status
+
+
+def lock_submission(session: Session, submission_id: int) -> None:
+    """Hold the submission's row until the transaction ends (PostgreSQL: FOR UPDATE; SQLite serialises writers
+    anyway, and a no-op UPDATE takes its write lock now rather than at commit)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(id=Submission.id)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        session.execute(select(Submission.id).where(Submission.id == submission_id).with_for_update())
+
+
+def aggregate_status(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    done = counts.get(RunStatus.FINISHED, 0) + counts.get(RunStatus.FAILED, 0)
+    if total and done == total:
+        return RunStatus.FINISHED if counts.get(RunStatus.FINISHED) else RunStatus.FAILED
+    if counts.get(RunStatus.RUNNING) or done:
+        return RunStatus.RUNNING
+    return RunStatus.QUEUED
+
+
+def stale_running_runs(session: Session, older_than: datetime) -> list[Run]:
+    return list(session.scalars(select(Run).where(Run.status == RunStatus.RUNNING, Run.heartbeat_at < older_than)))
+
+
+def touch_heartbeat(session: Session, run_id: int, worker: str) -> bool:
+    """Mark the run alive. False when this worker no longer holds it (the reaper gave it to another)."""
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.RUNNING, Run.worker == worker)
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _stale(run: Run, older_than: datetime) -> Any:
+    """The guard of every reaper write: still running, still this many attempts, and still silent (a worker
+    that heartbeats between the reaper's read and its write keeps its run)."""
+    return (
+        (Run.id == run.id)
+        & (Run.status == RunStatus.RUNNING)
+        & (Run.attempts == run.attempts)
+        & (Run.heartbeat_at < older_than)
+    )
+
+
+def requeue_stale_run(session: Session, run: Run, older_than: datetime) -> bool:
+    """Put a run whose worker stopped responding back in the queue. Attempts were counted at claim; the next
+    claim resets its epoch history."""
+    result = session.execute(
+        update(Run)
+        .where(_stale(run, older_than))
+        .values(status=RunStatus.QUEUED)
+        .execution_options(synchronize_session=False)
+    )
+    requeued = bool(result.rowcount)  # type: ignore[attr-defined]
+    if requeued:
+        enqueue_runs(session, [run.id])
+    return requeued
+
+
+def fail_stale_run(session: Session, run: Run, older_than: datetime, kind: str, message: str) -> bool:
+    """End a run whose worker stopped responding too many times."""
+    result = session.execute(
+        update(Run)
+        .where(_stale(run, older_than))
+        .values(status=RunStatus.FAILED, finished_at=utcnow(), error_kind=kind, error_message=message)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def requeue_runs(session: Session, run_ids: Sequence[int]) -> list[int]:
+    """Put finished or failed runs back in the queue as if new: attempts, errors, results and epoch history
+    are cleared, and each gets an outbox row. Guarded on status, so a run that is queued or running is left
+    alone."""
+    if not run_ids:
+        return []
+    done = list(
+        session.scalars(select(Run.id).where(Run.id.in_(run_ids), Run.status.in_(RunStatus.DONE)).with_for_update())
+    )
+    if done:
+        session.execute(delete(EpochMetric).where(EpochMetric.run_id.in_(done)))
+        session.execute(
+            update(Run)
+            .where(Run.id.in_(done), Run.status.in_(RunStatus.DONE))
+            .values(**_FRESH_RUN, queued_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        enqueue_runs(session, done)
+    return done

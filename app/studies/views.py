@@ -1,0 +1,184 @@
+"""What a study shows: its variants (accuracy with intervals, compute, curves), the pairwise verdicts at the
+current look, a summary in words and notes. Reads only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from statistics import fmean
+
+from sqlalchemy.orm import Session
+
+from app.benchmarks.registry import Benchmark, get_benchmark
+from app.core.db.tables import RunStatus, Study, Submission, User
+from app.core.errors import NotFound
+from app.entries.board import board_noise
+from app.entries.curves import mean_curve
+from app.entries.entry import build_entry
+from app.stats.summary import summarize
+from app.studies import repository as repo
+from app.studies import verdicts as vd
+from app.studies.plan import variant_name
+from app.studies.schemas import StudyOut, StudySummaryOut, VariantOut
+
+MIN_DELTA = 0.01
+
+
+@dataclass
+class StudyView:
+    out: StudyOut
+    grids: list[dict[str, object]] = field(default_factory=list)
+
+
+def get_study(session: Session, study_id: int) -> Study:
+    study = repo.get_study(session, study_id)
+    if study is None:
+        raise NotFound(f"study {study_id}")
+    return study
+
+
+def _delta(session: Session, benchmark: Benchmark, max_epochs: int | None) -> tuple[float, float]:
+    noise, _df = board_noise(session, benchmark, max_epochs)
+    return max(MIN_DELTA, 2.0 * noise), noise
+
+
+def benchmark_of(study: Study) -> Benchmark:
+    return get_benchmark(study.benchmark)
+
+
+def view_ready(view: StudyOut) -> bool:
+    """Every run of every variant is done (finished or failed)."""
+    return all(v.status in RunStatus.DONE or v.submission_id is None for v in view.variant_list)
+
+
+def _ci(values: list[float]) -> tuple[float | None, tuple[float, float] | None]:
+    if not values:
+        return None, None
+    s = summarize(values)
+    return s.mean, (s.ci_low, s.ci_high)
+
+
+def _mean_curves(session: Session, subs: dict[int, Submission]) -> dict[int, list[float]]:
+    """Per submission: mean val accuracy per epoch over its finished seeds."""
+    finished = {r.id: s.id for s in subs.values() for r in s.runs if r.status == RunStatus.FINISHED}
+    by_run: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for run_id, epoch, val_acc in repo.val_curves(session, list(finished)):
+        by_run[run_id].append((epoch, val_acc))
+    by_sub: dict[int, list[list[tuple[int, float]]]] = defaultdict(list)
+    for run_id, points in by_run.items():
+        by_sub[finished[run_id]].append(points)
+    return {sid: mean_curve(runs).mean for sid, runs in by_sub.items()}
+
+
+def _variants(
+    study: Study, subs: dict[int, Submission], noise_std: float, curves: dict[int, list[float]] | None = None
+) -> list[VariantOut]:
+    out = []
+    for plan in study.variants:
+        sub = subs.get(plan["submission_id"]) if plan["submission_id"] else None
+        entry = build_entry(sub, noise_std) if sub is not None else None
+        finished = [r for r in sub.runs if r.status == RunStatus.FINISHED] if sub else []
+        test2_mean, test2_ci = _ci([r.test2_acc for r in finished if r.test2_acc is not None])
+        speeds = [r.images_per_second for r in finished if r.images_per_second]
+        out.append(
+            VariantOut(
+                label=plan["label"],
+                value=plan["value"],
+                series=plan.get("series"),
+                train_fraction=plan.get("train_fraction"),
+                name=variant_name(study.name, study.axis, plan["label"]),
+                submission_id=sub.id if sub else None,
+                url=f"/submissions/{sub.id}" if sub else None,
+                status=sub.status if sub else "unmatched",
+                seeds_requested=sub.seeds_requested if sub else 0,
+                seeds_finished=entry.n if entry else 0,
+                params=plan["params"],
+                macs=plan["macs"],
+                width=plan["width"],
+                adjustment=plan["adjustment"],
+                reason=plan["reason"],
+                test_accs=entry.test_accs if entry else [],
+                test_acc_mean=entry.test_acc_mean if entry else None,
+                test_acc_ci=entry.test_acc_ci if entry else None,
+                test2_acc_mean=test2_mean,
+                test2_acc_ci=test2_ci,
+                images_per_second=fmean(speeds) if speeds else None,
+                val_acc_curve=(curves or {}).get(sub.id, []) if sub else [],
+                hidden_reason=sub.hidden_reason if sub else None,
+                flag_reason=sub.flag_reason if sub else None,
+            )
+        )
+    return out
+
+
+def _status(variants: list[VariantOut]) -> str:
+    statuses = {v.status for v in variants if v.submission_id is not None}
+    for s in (RunStatus.RUNNING, RunStatus.QUEUED):
+        if s in statuses:
+            return s
+    return RunStatus.FINISHED if RunStatus.FINISHED in statuses else RunStatus.FAILED if statuses else "unmatched"
+
+
+def _summary_out(study: Study, variants: list[VariantOut]) -> StudySummaryOut:
+    return StudySummaryOut(
+        id=study.id,
+        name=study.name,
+        benchmark=study.benchmark,
+        axis=study.axis,
+        match=study.match,
+        seeds=study.seeds,
+        looks=study.looks,
+        variants=len(variants),
+        status=_status(variants),
+        created_at=study.created_at,
+        url=f"/studies/{study.id}",
+    )
+
+
+def study_view(session: Session, study_id: int, *, max_epochs: int | None) -> StudyView:
+    study = get_study(session, study_id)
+    benchmark = get_benchmark(study.benchmark)
+    delta, noise = _delta(session, benchmark, max_epochs)
+    subs = {s.id: s for s in repo.study_submissions(session, [study.id])}
+    variants = _variants(study, subs, noise, _mean_curves(session, subs))
+    ready = all(r.status in RunStatus.DONE for s in subs.values() for r in s.runs)
+    alpha = vd.alpha_at(min(study.looks, vd.MAX_LOOKS))
+    verdicts = vd.all_verdicts(variants, ready, delta, alpha)
+    can_add, blocked = vd.can_add_seeds(verdicts, ready, study.looks, study.seeds, benchmark.max_seeds)
+    out = StudyOut(
+        **_summary_out(study, variants).model_dump(),
+        description=study.description,
+        user=study.user.name,
+        base_spec=study.base_spec,
+        delta=delta,
+        noise_std=noise,
+        variant_list=variants,
+        series=list(dict.fromkeys(v.series for v in variants if v.series)),
+        max_looks=vd.MAX_LOOKS,
+        alpha=alpha,
+        can_add_seeds=can_add,
+        add_seeds_blocked=blocked,
+        verdicts=verdicts,
+        summary=vd.summary(
+            study.axis,
+            study.benchmark,
+            study.match,
+            study.seeds,
+            variants,
+            verdicts,
+            delta,
+            1.0 / benchmark.num_classes,
+        ),
+        notes=vd.notes(study.match, study.seeds, study.looks, alpha, delta, noise),
+    )
+    return StudyView(out=out, grids=vd.grids(variants, verdicts))
+
+
+def can_manage(study: StudyOut, user: User | None) -> bool:
+    return user is not None and (user.is_admin or user.name == study.user)
+
+
+def list_studies(session: Session, *, limit: int = 100, offset: int = 0) -> list[StudySummaryOut]:
+    studies = repo.list_studies(session, limit=limit, offset=offset)
+    subs = {s.id: s for s in repo.study_submissions(session, [s.id for s in studies])}
+    return [_summary_out(study, _variants(study, subs, 0.0)) for study in studies]
