@@ -1,13 +1,15 @@
 """Fit and check the training-time cost model (app/zoo/costmodel.py) against real training steps.
 
-For every preset on the benchmark input it is meant for (tiny ones on their built-in benchmarks; RepMLP and
-the CIFAR ResNets at 32×32), every test-registry entry on 8×8 and 32×32 inputs, a set of stress variants
-(deep/wide pooling with large windows — among them the hostile 64-block, width-512, 31×31-pool digits spec
-of issue 13 — long attention, large kernels, deep DenseNets) it prints MACs, other ops, activation bytes,
+For every preset on the benchmark input it is meant for (tiny ones on their built-in benchmarks, the CIFAR
+ResNets at 32×32, the published ImageNet models at 224/256 px with batch 4 — a held-out check of how the
+model extrapolates to sizes it was not fitted on), every test-registry entry on 8×8 and 32×32 inputs, a set of
+stress variants (deep/wide pooling with large windows — among them the hostile 64-block, width-512, 31×31-pool
+digits spec of issue 13 — long attention, large kernels, deep DenseNets) it prints MACs, other ops, activation bytes,
 the projected seconds per training image (stored coefficients), the measured seconds per image
 (``probe_train_step``, thread CPU time, one torch thread, median of 3 steps) and their ratio. Then it refits the
-coefficients (non-negative least squares on relative error), prints them in the form ``costmodel.py`` stores,
-and the fit's error: in-sample and leave-one-out, as the median and 90th percentile of max(p/m, m/p).
+coefficients (non-negative least squares on relative error, held-out cases excluded), prints them in the form
+``costmodel.py`` stores, and the fit's error as the median, 90th percentile and maximum of max(p/m, m/p):
+stored coefficients, refit in-sample, refit leave-one-out, and the held-out published models.
 
     .venv/bin/python bench/cost_model.py [--quick] [--only NAME_SUBSTRING] [--save T.json | --load T.json]
 
@@ -37,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.zoo.costmodel import REFERENCE_CPU, CostModel
 from app.zoo.measure import Measurement, measure, warm_up
-from app.zoo.presets import PRESETS
+from app.zoo.presets import PRESETS, PUBLISHED_INPUT
 from app.zoo.probe import probe_train_step
 from app.zoo.spec import parse_spec
 from tests.zoo.registry import REGISTRY
@@ -57,6 +59,7 @@ class Case:
     shape: Shape
     classes: int
     batch: int
+    holdout: bool = False
 
 
 def _preset_cases() -> list[Case]:
@@ -71,6 +74,9 @@ def _preset_cases() -> list[Case]:
             cases.append(Case(name + "@fashion_mnist", {"preset": name}, (1, 28, 28), 10, 128))
         elif name in ("resnet20_cifar", "resnet56_cifar"):
             cases.append(Case(name, {"preset": name}, (3, 32, 32), 10, 64))
+        elif name in PUBLISHED_INPUT:
+            shape, classes = PUBLISHED_INPUT[name]
+            cases.append(Case(f"{name}@{shape[1]} (held out)", {"preset": name}, shape, classes, 4, holdout=True))
     return cases
 
 
@@ -200,7 +206,16 @@ def main() -> None:
     _report_fit(rows)
 
 
-def _report_fit(rows: list[tuple[Case, Measurement, float, float]]) -> None:
+def _report_fit(all_rows: list[tuple[Case, Measurement, float, float]]) -> None:
+    rows = [r for r in all_rows if not r[0].holdout]
+    held = [r for r in all_rows if r[0].holdout]
+    if held:
+        held_p, held_m = np.array([r[2] for r in held]), np.array([r[3] for r in held])
+        errors = "{:.2f} / {:.2f} / {:.2f}".format(*_errors(held_p, held_m))
+        print(f"held-out published models ({len(held)}, stored coefficients): median/p90/max factor off = {errors}")
+    if len(rows) < 10:
+        print("too few cases to refit")
+        return
     x = np.array([_features(m, c.batch) for c, m, _, _ in rows])
     y = np.array([meas for *_, meas in rows])
     stored = np.array([p for _, _, p, _ in rows])

@@ -4,7 +4,7 @@ from app.zoo.build import build_model, fuse_model
 from app.zoo.costmodel import Cost, cost_of, estimate_cost
 from app.zoo.fields import SpecField, field_for, get_path, numeric_paths, set_path, spec_fields
 from app.zoo.identity import fingerprint, lineage_key, near_variant, size_vector
-from app.zoo.limits import Limits, check_limits, fits, static_check
+from app.zoo.limits import Limits, check_limits, fits, presets_that_fit, static_check
 from app.zoo.measure import Measurement, measure, throughput, warm_up
 from app.zoo.presets import PRESETS, preset_names
 from app.zoo.probe import StepTiming, probe_train_step
@@ -38,6 +38,7 @@ __all__ = [
     "numeric_paths",
     "parse_spec",
     "preset_names",
+    "presets_that_fit",
     "probe_train_step",
     "set_path",
     "size_vector",

@@ -18,6 +18,7 @@ from typing import Any
 from app.zoo.costmodel import DEFAULT_BATCH, REFERENCE_CPU
 from app.zoo.layers import conv_out, same_padding
 from app.zoo.measure import NORM_OPS_PER_ELEMENT, SOFTMAX_OPS_PER_ELEMENT, Measurement, window_reads
+from app.zoo.repmlp import repmlp_grids
 from app.zoo.spec import (
     ArchSpec,
     AttentionMixer,
@@ -502,8 +503,6 @@ def _repmlp_unit(c: StaticCost, spec: RepMLPSpec, d: int, part: int, sets: int, 
 
 
 def _repmlp(spec: RepMLPSpec, shape: tuple[int, int, int], classes: int) -> StaticCost:
-    from app.zoo.repmlp import repmlp_grids
-
     c = StaticCost()
     grids = repmlp_grids(spec, shape)
     p, width = spec.patch_size, spec.stages[0].width

@@ -21,6 +21,7 @@ from app.zoo import (
     measure,
     parse_spec,
     preset_names,
+    presets_that_fit,
     probe_train_step,
     static_check,
     static_cost,
@@ -152,6 +153,7 @@ def test_the_baselines_fit_their_benchmarks(slug: str) -> None:
     suffix = {"digits": "_digits", "pathfinder": "_synth", "shapes": "_synth", "fashion_mnist": "_32"}[slug]
     offered = [n for n in preset_names() if fits({"preset": n}, b.input_shape, b.num_classes, b.limits)]
     print(f"{slug}: {len(offered)} presets fit: {', '.join(offered)}")
+    assert list(presets_that_fit(b.input_shape, b.num_classes, b.limits)) == offered  # static agrees
     assert {n for n in preset_names() if n.startswith("tiny_") and n.endswith(suffix)} <= set(offered)
     assert "resnet50" not in offered  # 25.6 M params
 
