@@ -6,12 +6,14 @@ from torch import nn
 
 from app.zoo.cnn import build_convmixer, build_densenet, build_plain, build_repvgg, build_resnet
 from app.zoo.metaformer import build_metaformer
+from app.zoo.repmlp import build_repmlp
 from app.zoo.spec import (
     ArchSpec,
     ConvMixerSpec,
     DenseNetSpec,
     MetaFormerSpec,
     PlainSpec,
+    RepMLPSpec,
     RepVGGSpec,
     ResNetSpec,
     SpecError,
@@ -50,4 +52,17 @@ def build_model(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: 
         return build_densenet(spec, input_shape, num_classes)
     if isinstance(spec, RepVGGSpec):
         return build_repvgg(spec, input_shape, num_classes)
+    if isinstance(spec, RepMLPSpec):
+        return build_repmlp(spec, input_shape, num_classes)
     raise SpecError.at(["family"], f"cannot build {type(spec).__name__}", "type_error")
+
+
+def fuse_model(model: nn.Module) -> nn.Module:
+    """Re-parameterise in place for inference: every block with a ``fuse()`` (RepVGG, RepMLP) folds its
+    training-time branches away. Call in eval mode after training; outputs stay the same (up to rounding), and
+    the model then has the parameters of the spec's ``deploy`` form."""
+    for module in list(model.modules()):
+        fuse = getattr(module, "fuse", None)
+        if callable(fuse):
+            fuse()
+    return model

@@ -89,6 +89,31 @@ def _poolformer_s12() -> Spec:
     }
 
 
+def _repmlpnet(widths: tuple[int, ...], depths: tuple[int, ...], sharesets: tuple[int, ...]) -> Spec:
+    """RepMLPNet (Ding et al., CVPR 2022; github.com/DingXiaoH/RepMLP): 4×4 patches, four stages whose
+    partitions cover the whole token grid (the paper's h = w = the grid side: 56/28/14/7 at 224 px, 64/32/16/8
+    at 256 px, so one spec serves both resolutions), local perceptron kernels 1 and 3, FFN ×4."""
+    return {
+        "family": "repmlp",
+        "patch_size": 4,
+        "stages": [{"depth": d, "width": w, "sharesets": s} for w, d, s in zip(widths, depths, sharesets, strict=True)],
+        "kernels": [1, 3],
+        "gp_reduce": 4,
+        "ffn_ratio": 4.0,
+    }
+
+
+def _tiny_repmlp(patch: int, width: int, depth: int, sharesets: int) -> Spec:
+    """RepMLP on the tiny baselines' macro architecture: isotropic (one stage), whole-grid partitions, FFN ×2."""
+    return {
+        "family": "repmlp",
+        "patch_size": patch,
+        "stages": [{"depth": depth, "width": width, "sharesets": sharesets}],
+        "kernels": [1, 3],
+        "ffn_ratio": 2.0,
+    }
+
+
 def _tiny(mixer: Spec, patch: int, width: int, depth: int = 4) -> Spec:
     """The shared macro architecture of the small baselines: isotropic, 4 blocks (2 for ``*_synth``), MLP
     ratio 2."""
@@ -185,6 +210,15 @@ PRESETS: dict[str, Spec] = {
         "patch_size": 7,
         "act": "relu",
     },
+    "repmlpnet_t": _repmlpnet((64, 128, 256, 512), (2, 2, 6, 2), (1, 4, 16, 128)),
+    "repmlpnet_b": _repmlpnet((96, 192, 384, 768), (2, 2, 12, 2), (1, 4, 32, 128)),
+    "repmlpnet_d": _repmlpnet((80, 160, 320, 640), (2, 2, 18, 2), (1, 4, 16, 128)),
+    "repmlpnet_l": _repmlpnet((96, 192, 384, 768), (2, 2, 18, 2), (1, 4, 32, 256)),
+    # RepMLP baselines: digits (8×8: 4×4 tokens, as the tiny MetaFormers), 28×28 / 32×32 (fashion_mnist, mnist;
+    # 7×7 / 8×8 tokens) and the cheap 32×32 synthetic benchmarks (pathfinder, shapes).
+    "tiny_repmlp_digits": _tiny_repmlp(2, 48, 4, 4),
+    "tiny_repmlp_32": _tiny_repmlp(4, 64, 4, 4),
+    "tiny_repmlp_synth": _tiny_repmlp(4, 32, 2, 4),
     **{f"tiny_{name}_digits": _tiny(mixers[0], 2, 48) for name, mixers in _TINY_MIXERS.items()},
     **_tiny_cnns("digits"),
     **{f"tiny_{name}_32": _tiny(mixers[1], 4, 64) for name, mixers in _TINY_MIXERS.items()},
@@ -220,8 +254,12 @@ PUBLISHED_INPUT: dict[str, tuple[tuple[int, int, int], int]] = {
             "convmixer_768_32",
             "densenet121",
             "repvgg_a0",
+            "repmlpnet_t",
+            "repmlpnet_b",
         )
     },
+    "repmlpnet_d": ((3, 256, 256), 1000),
+    "repmlpnet_l": ((3, 256, 256), 1000),
     "resnet20_cifar": ((3, 32, 32), 10),
     "resnet56_cifar": ((3, 32, 32), 10),
 }

@@ -14,7 +14,7 @@ import json
 import math
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 MAX_SPEC_BYTES = 8 * 1024
 MAX_NESTING = 6
@@ -23,7 +23,15 @@ MAX_INT = 2**53  # JSON-safe; every numeric field has a far smaller bound
 Norm = Literal["layernorm", "batchnorm", "groupnorm"]
 Act = Literal["gelu", "relu", "silu"]
 Width = Annotated[int, Field(ge=1, le=2048)]
-OddKernel = Annotated[int, Field(ge=1, le=31)]
+
+
+def _odd(value: int) -> int:
+    if value % 2 == 0:
+        raise ValueError(f"must be odd (only an odd kernel keeps the grid's size), got {value}")
+    return value
+
+
+OddKernel = Annotated[int, Field(ge=1, le=31, json_schema_extra={"odd": True}), AfterValidator(_odd)]
 
 
 class SpecError(ValueError):
@@ -50,63 +58,71 @@ class _Strict(BaseModel):
 class AttentionMixer(_Strict):
     """Global multi-head self-attention (ViT)."""
 
-    kind: Literal["attention"]
-    heads: int = Field(4, ge=1, le=64)
-    qkv_bias: bool = True
+    kind: Literal["attention"] = Field(description="Token mixer type: global self-attention.")
+    heads: int = Field(4, ge=1, le=64, description="Attention heads; the stage width must be a multiple of it.")
+    qkv_bias: bool = Field(True, description="Learn a bias in the query/key/value projection.")
 
 
 class WindowAttentionMixer(_Strict):
     """Attention inside non-overlapping windows; every second block of a stage shifts them (Swin)."""
 
-    kind: Literal["window_attention"]
-    heads: int = Field(4, ge=1, le=64)
-    window: int = Field(7, ge=1, le=31)
-    shift: bool = True
-    qkv_bias: bool = True
-    rel_pos_bias: bool = True
+    kind: Literal["window_attention"] = Field(description="Token mixer type: attention inside local windows.")
+    heads: int = Field(4, ge=1, le=64, description="Attention heads; the stage width must be a multiple of it.")
+    window: int = Field(
+        7, ge=1, le=31, description="Side of the square windows, in tokens (clamped to the token grid)."
+    )
+    shift: bool = Field(True, description="Shift the windows by half a window in every second block.")
+    qkv_bias: bool = Field(True, description="Learn a bias in the query/key/value projection.")
+    rel_pos_bias: bool = Field(True, description="Add a learned bias for each relative position in a window.")
 
 
 class DWConvMixer(_Strict):
     """Depth-wise k×k convolution (ConvNeXt, ConvFormer-style)."""
 
-    kind: Literal["dwconv"]
-    kernel: OddKernel = 7
+    kind: Literal["dwconv"] = Field(description="Token mixer type: depth-wise convolution.")
+    kernel: OddKernel = Field(7, description="Side of the square convolution kernel, in tokens (odd).")
 
 
 class DynamicDWConvMixer(_Strict):
     """Depth-wise convolution whose per-sample kernels are predicted from the pooled input (Han et al.
     2022)."""
 
-    kind: Literal["dynamic_dwconv"]
-    kernel: OddKernel = 7
-    reduction: int = Field(4, ge=1, le=64)
+    kind: Literal["dynamic_dwconv"] = Field(description="Token mixer type: depth-wise conv with per-image kernels.")
+    kernel: OddKernel = Field(7, description="Side of the square convolution kernel, in tokens (odd).")
+    reduction: int = Field(
+        4, ge=1, le=64, description="The kernel generator's hidden layer has width // reduction units."
+    )
 
 
 class SpatialMLPMixer(_Strict):
     """Token-mixing MLP across patches (MLP-Mixer). Hidden size is ``int(hidden_ratio * width)`` as in
     timm."""
 
-    kind: Literal["spatial_mlp"]
-    hidden_ratio: float = Field(0.5, gt=0.0, le=8.0)
+    kind: Literal["spatial_mlp"] = Field(description="Token mixer type: an MLP across the tokens.")
+    hidden_ratio: float = Field(
+        0.5, gt=0.0, le=8.0, description="Hidden units of the token MLP, as a multiple of the stage width."
+    )
 
 
 class ExternalAttentionMixer(_Strict):
     """Two linear layers against shared memory units with double normalisation (Guo et al. 2021)."""
 
-    kind: Literal["external_attention"]
-    heads: int = Field(4, ge=1, le=64)
-    memory: int = Field(64, ge=1, le=1024)
+    kind: Literal["external_attention"] = Field(description="Token mixer type: attention to learned memories.")
+    heads: int = Field(4, ge=1, le=64, description="Heads; the stage width must be a multiple of it.")
+    memory: int = Field(64, ge=1, le=1024, description="Learned memory units shared by all images.")
 
 
 class PoolingMixer(_Strict):
     """Average pooling minus identity (PoolFormer)."""
 
-    kind: Literal["pooling"]
-    pool_size: OddKernel = 3
+    kind: Literal["pooling"] = Field(description="Token mixer type: average pooling minus the input.")
+    pool_size: OddKernel = Field(3, description="Side of the square pooling window, in tokens (odd).")
 
 
 class IdentityMixer(_Strict):
-    kind: Literal["identity"]
+    """No token mixing at all: the block is a channel MLP only (a baseline for what mixing adds)."""
+
+    kind: Literal["identity"] = Field(description="Token mixer type: none (tokens never exchange information).")
 
 
 MixerSpec = Annotated[
@@ -140,19 +156,19 @@ SEQUENCE_MIXERS = frozenset({"attention", "external_attention", "spatial_mlp", "
 class PatchStem(_Strict):
     """Non-overlapping patches: a conv with kernel == stride == patch_size."""
 
-    kind: Literal["patch"]
-    patch_size: int = Field(16, ge=1, le=32)
-    norm: Norm | None = None
+    kind: Literal["patch"] = Field(description="Stem type: non-overlapping patches.")
+    patch_size: int = Field(16, ge=1, le=32, description="Side of each square patch, in pixels; must divide the image.")
+    norm: Norm | None = Field(None, description="Norm after the stem's conv, or none.")
 
 
 class ConvStem(_Strict):
     """Overlapping conv stem (kernel > stride, padding (kernel - stride + 1) // 2), e.g. PoolFormer's
     7×7/4."""
 
-    kind: Literal["conv"]
-    kernel: int = Field(7, ge=1, le=31)
-    stride: int = Field(4, ge=1, le=32)
-    norm: Norm | None = None
+    kind: Literal["conv"] = Field(description="Stem type: one overlapping strided convolution.")
+    kernel: int = Field(7, ge=1, le=31, description="Side of the stem's convolution kernel, in pixels.")
+    stride: int = Field(4, ge=1, le=32, description="Stride of the stem's convolution (the image shrinks by it).")
+    norm: Norm | None = Field(None, description="Norm after the stem's conv, or none.")
 
 
 StemSpec = Annotated[PatchStem | ConvStem, Field(discriminator="kind")]
@@ -162,15 +178,21 @@ class Downsample(_Strict):
     """Between hierarchical stages: optional norm, then a stride-2 conv (ConvNeXt: LN + 2×2; PoolFormer:
     3×3)."""
 
-    kernel: int = Field(3, ge=2, le=7)
-    norm: Norm | None = None
+    kernel: int = Field(
+        3, ge=2, le=7, description="Kernel of the stride-2 downsampling conv between stages (hierarchical only)."
+    )
+    norm: Norm | None = Field(None, description="Norm before the downsampling conv, or none.")
 
 
 class Stage(_Strict):
-    depth: int = Field(ge=1, le=64)
-    width: Width
-    mixer: MixerSpec
-    mlp_ratio: float = Field(4.0, gt=0.0, le=8.0)
+    """A run of identical blocks at one width and one token grid."""
+
+    depth: int = Field(ge=1, le=64, description="Number of blocks in this stage.")
+    width: Width = Field(description="Channels (embedding size) of every block in this stage.")
+    mixer: MixerSpec = Field(description="The token mixer of every block in this stage.")
+    mlp_ratio: float = Field(
+        4.0, gt=0.0, le=8.0, description="Hidden units of the channel MLP, as a multiple of the width."
+    )
 
     @field_validator("mixer", mode="before")
     @classmethod
@@ -193,19 +215,37 @@ class MetaFormerSpec(_Strict):
     no residual of its own around the mixer), needed to reproduce ConvNeXt exactly.
     """
 
-    family: Literal["metaformer"]
-    layout: Literal["isotropic", "hierarchical"] = "isotropic"
-    stem: StemSpec = Field(default_factory=lambda: PatchStem(kind="patch"))
-    stages: list[Stage] = Field(min_length=1, max_length=6)
-    downsample: Downsample = Field(default_factory=Downsample)
-    norm: Norm = "layernorm"
-    act: Act = "gelu"
-    block: Literal["metaformer", "convnext"] = "metaformer"
-    layer_scale: float | None = Field(None, gt=0.0, le=1.0)
-    drop_path: float = Field(0.0, ge=0.0, le=0.5)
-    pos_embed: bool = False
-    pool: Literal["avg", "cls"] = "avg"
-    head_norm: bool = True
+    family: Literal["metaformer"] = Field(description="Architecture family.")
+    layout: Literal["isotropic", "hierarchical"] = Field(
+        "isotropic",
+        description="isotropic: one token grid and width throughout; hierarchical: each stage after the first "
+        "halves the grid (stride-2 conv) and may change the width.",
+    )
+    stem: StemSpec = Field(
+        default_factory=lambda: PatchStem(kind="patch"), description="How the image becomes a grid of tokens."
+    )
+    stages: list[Stage] = Field(min_length=1, max_length=6, description="The stages, first to last.")
+    downsample: Downsample = Field(
+        default_factory=Downsample, description="The conv between hierarchical stages (unused when isotropic)."
+    )
+    norm: Norm = Field("layernorm", description="The norm used in every block and before the head.")
+    act: Act = Field("gelu", description="Activation of the channel MLP (and of the token MLP).")
+    block: Literal["metaformer", "convnext"] = Field(
+        "metaformer",
+        description="metaformer: residual around the mixer and around the MLP; convnext: one residual around "
+        "mixer → norm → MLP.",
+    )
+    layer_scale: float | None = Field(
+        None, gt=0.0, le=1.0, description="Initial value of a learned per-channel scale on each residual branch."
+    )
+    drop_path: float = Field(
+        0.0, ge=0.0, le=0.5, description="Stochastic depth: chance of dropping a residual branch (last block)."
+    )
+    pos_embed: bool = Field(False, description="Add a learned position embedding to the tokens.")
+    pool: Literal["avg", "cls"] = Field(
+        "avg", description="avg: average all tokens for the head; cls: use an extra class token."
+    )
+    head_norm: bool = Field(True, description="Normalise the pooled features before the classifier.")
 
     @field_validator("stem", mode="before")
     @classmethod
@@ -243,17 +283,35 @@ class MetaFormerSpec(_Strict):
 class ResNetSpec(_Strict):
     """ResNet / ResNeXt. ``width_per_group`` and ``groups`` give the bottleneck width as in torchvision."""
 
-    family: Literal["resnet"]
-    block: Literal["basic", "bottleneck"] = "basic"
-    layers: list[Annotated[int, Field(ge=1, le=64)]] = Field(
-        default_factory=lambda: [2, 2, 2, 2], min_length=1, max_length=6
+    family: Literal["resnet"] = Field(description="Architecture family.")
+    block: Literal["basic", "bottleneck"] = Field(
+        "basic", description="basic: two 3×3 convs; bottleneck: 1×1 → 3×3 → 1×1 with 4× wider output."
     )
-    widths: list[Width] = Field(default_factory=lambda: [64, 128, 256, 512], min_length=1, max_length=6)
-    stem: Literal["imagenet", "cifar"] = "imagenet"
-    stem_width: Width = 64
-    groups: int = Field(1, ge=1, le=64)
-    width_per_group: int = Field(64, ge=1, le=512)
-    shortcut: Literal["projection", "zero_pad"] = "projection"
+    layers: list[Annotated[int, Field(ge=1, le=64)]] = Field(
+        default_factory=lambda: [2, 2, 2, 2],
+        min_length=1,
+        max_length=6,
+        description="Residual blocks per stage; every stage after the first halves the image.",
+    )
+    widths: list[Width] = Field(
+        default_factory=lambda: [64, 128, 256, 512],
+        min_length=1,
+        max_length=6,
+        description="Channels per stage (bottleneck blocks output 4× this).",
+    )
+    stem: Literal["imagenet", "cifar"] = Field(
+        "imagenet", description="imagenet: 7×7/2 conv and 3×3/2 max-pool (4× smaller); cifar: one 3×3 conv."
+    )
+    stem_width: Width = Field(64, description="Channels of the stem.")
+    groups: int = Field(1, ge=1, le=64, description="Groups of the bottleneck's 3×3 conv (ResNeXt's cardinality).")
+    width_per_group: int = Field(
+        64, ge=1, le=512, description="Bottleneck width per group at stage width 64 (ResNeXt's d; 64 = ResNet)."
+    )
+    shortcut: Literal["projection", "zero_pad"] = Field(
+        "projection",
+        description="How a shortcut changes shape: projection: 1×1 conv + BN; zero_pad: subsample and pad "
+        "with zero channels (no parameters).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ResNetSpec:
@@ -283,18 +341,22 @@ class ResNetSpec(_Strict):
 
 
 class PlainStage(_Strict):
-    depth: int = Field(ge=1, le=64)
-    width: Width
+    """Convolutions at one width and resolution."""
+
+    depth: int = Field(ge=1, le=64, description="Number of conv layers in this stage.")
+    width: Width = Field(description="Channels of every conv in this stage.")
 
 
 class PlainSpec(_Strict):
     """VGG-like: stages of k×k conv (→ norm) → act, 2×2 max-pool between stages, no shortcuts."""
 
-    family: Literal["plain"]
-    stages: list[PlainStage] = Field(min_length=1, max_length=6)
-    kernel: OddKernel = 3
-    norm: Literal["batchnorm"] | None = "batchnorm"
-    act: Act = "relu"
+    family: Literal["plain"] = Field(description="Architecture family.")
+    stages: list[PlainStage] = Field(
+        min_length=1, max_length=6, description="The stages; a 2×2 max-pool halves the image between them."
+    )
+    kernel: OddKernel = Field(3, description="Side of every conv kernel (odd).")
+    norm: Literal["batchnorm"] | None = Field("batchnorm", description="BatchNorm after every conv, or none.")
+    act: Act = Field("relu", description="Activation after every conv.")
 
     @model_validator(mode="after")
     def _consistent(self) -> PlainSpec:
@@ -313,12 +375,12 @@ class PlainSpec(_Strict):
 class ConvMixerSpec(_Strict):
     """ConvMixer: patch conv stem, then depth × (residual depth-wise conv, point-wise conv), each act → BN."""
 
-    family: Literal["convmixer"]
-    width: Width = 256
-    depth_: int = Field(8, ge=1, le=200, alias="depth")
-    kernel: OddKernel = 9
-    patch_size: int = Field(7, ge=1, le=32)
-    act: Act = "gelu"
+    family: Literal["convmixer"] = Field(description="Architecture family.")
+    width: Width = Field(256, description="Channels of every layer.")
+    depth_: int = Field(8, ge=1, le=200, alias="depth", description="Number of ConvMixer layers.")
+    kernel: OddKernel = Field(9, description="Side of the depth-wise conv kernel (odd).")
+    patch_size: int = Field(7, ge=1, le=32, description="Side of each square patch of the stem; must divide the image.")
+    act: Act = Field("gelu", description="Activation after every conv.")
 
     model_config = ConfigDict(serialize_by_alias=True)
 
@@ -332,16 +394,23 @@ class ConvMixerSpec(_Strict):
 class DenseNetSpec(_Strict):
     """DenseNet-BC: dense blocks of (BN-ReLU-1×1 conv-BN-ReLU-3×3 conv) joined by compressing transitions."""
 
-    family: Literal["densenet"]
+    family: Literal["densenet"] = Field(description="Architecture family.")
     blocks: list[Annotated[int, Field(ge=1, le=64)]] = Field(
-        default_factory=lambda: [6, 12, 24, 16], min_length=1, max_length=5
+        default_factory=lambda: [6, 12, 24, 16],
+        min_length=1,
+        max_length=5,
+        description="Dense layers per dense block; a transition halves the image between blocks.",
     )
-    growth_rate: int = Field(32, ge=1, le=128)
-    init_width: Width = 64
-    bottleneck: bool = True
-    bn_size: int = Field(4, ge=1, le=8)
-    compression: float = Field(0.5, gt=0.0, le=1.0)
-    stem: Literal["imagenet", "cifar"] = "imagenet"
+    growth_rate: int = Field(32, ge=1, le=128, description="Channels each dense layer adds.")
+    init_width: Width = Field(64, description="Channels of the stem.")
+    bottleneck: bool = Field(True, description="Put a 1×1 conv before each 3×3 conv (the -B in DenseNet-BC).")
+    bn_size: int = Field(4, ge=1, le=8, description="The bottleneck 1×1 conv has bn_size × growth_rate channels.")
+    compression: float = Field(
+        0.5, gt=0.0, le=1.0, description="Share of channels a transition keeps (the -C in DenseNet-BC)."
+    )
+    stem: Literal["imagenet", "cifar"] = Field(
+        "imagenet", description="imagenet: 7×7/2 conv and 3×3/2 max-pool (4× smaller); cifar: one 3×3 conv."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DenseNetSpec:
@@ -377,14 +446,21 @@ class RepVGGSpec(_Strict):
     here the stem is a separate block of width ``stem_width``).
     """
 
-    family: Literal["repvgg"]
+    family: Literal["repvgg"] = Field(description="Architecture family.")
     layers: list[Annotated[int, Field(ge=1, le=64)]] = Field(
-        default_factory=lambda: [2, 4, 14, 1], min_length=1, max_length=6
+        default_factory=lambda: [2, 4, 14, 1],
+        min_length=1,
+        max_length=6,
+        description="RepVGG blocks per stage; the first block of every stage halves the image.",
     )
-    widths: list[Width] = Field(default_factory=lambda: [64, 128, 256, 512], min_length=1, max_length=6)
-    stem_width: Width = 64
-    stem_stride: int = Field(2, ge=1, le=2)
-    deploy: bool = False
+    widths: list[Width] = Field(
+        default_factory=lambda: [64, 128, 256, 512], min_length=1, max_length=6, description="Channels per stage."
+    )
+    stem_width: Width = Field(64, description="Channels of the stem block.")
+    stem_stride: int = Field(2, ge=1, le=2, description="Stride of the stem block (2 halves the image).")
+    deploy: bool = Field(
+        False, description="Build the inference form: each block's branches already folded into one 3×3 conv."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> RepVGGSpec:
@@ -402,7 +478,86 @@ class RepVGGSpec(_Strict):
         return max(self.stem_width, *self.widths)
 
 
-FamilySpec = MetaFormerSpec | ResNetSpec | PlainSpec | ConvMixerSpec | DenseNetSpec | RepVGGSpec
+class RepMLPStage(_Strict):
+    """RepMLP blocks at one width and token grid."""
+
+    depth: int = Field(ge=1, le=64, description="Number of RepMLP blocks (RepMLP unit, then channel FFN).")
+    width: Width = Field(description="Channels of every block in this stage.")
+    partition: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Side of the square partitions whose tokens the FC mixes (the paper's h = w); it must "
+        "divide the stage's token grid. None: one partition covering the whole grid.",
+    )
+    sharesets: int = Field(
+        1,
+        ge=1,
+        le=512,
+        description="Channel sets with their own partition-wise FC (the paper's S); the channels of a set share "
+        "it. Must divide the width.",
+    )
+
+    @model_validator(mode="after")
+    def _sets_divide_width(self) -> RepMLPStage:
+        if self.width % self.sharesets:
+            raise ValueError(f"width {self.width} is not divisible by {self.sharesets} sharesets")
+        return self
+
+
+class RepMLPSpec(_Strict):
+    """RepMLPNet (Ding et al. 2021/2022): stages of [x + RepMLP(BN(x)); x + FFN(BN(x))], patch stem and 2×2
+    stride-2 conv-BN-ReLU downsampling between stages.
+
+    The RepMLP unit mixes the tokens of each partition with a fully-connected layer per channel set
+    (partition-wise FC), beside a local perceptron (conv + BN branches of the given kernel sizes on the same
+    partitions) that exists only for training: for inference (``deploy``) those branches and the FC's BN fold
+    into the FC weights. A global perceptron (pool → FC → ReLU → FC → sigmoid) scales the output per channel.
+    """
+
+    family: Literal["repmlp"] = Field(description="Architecture family.")
+    patch_size: int = Field(4, ge=1, le=32, description="Side of each square patch of the stem; must divide the image.")
+    stages: list[RepMLPStage] = Field(
+        min_length=1, max_length=6, description="The stages; a 2×2 stride-2 conv halves the grid between them."
+    )
+    kernels: list[OddKernel] = Field(
+        default_factory=lambda: [1, 3],
+        max_length=4,
+        description="Kernel sizes of the local perceptron's conv + BN branches (odd, distinct; empty: none). "
+        "Training only: they fold into the FC for inference.",
+    )
+    gp_reduce: int = Field(
+        4, ge=1, le=64, description="The global perceptron's hidden layer has width // gp_reduce units."
+    )
+    ffn_ratio: float = Field(
+        4.0, gt=0.0, le=8.0, description="Hidden channels of the channel FFN, as a multiple of the width."
+    )
+    deploy: bool = Field(
+        False, description="Build the inference form: conv branches and BN already folded into the FC weights."
+    )
+
+    @field_validator("kernels", mode="after")
+    @classmethod
+    def _distinct_sorted(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("kernel sizes must be distinct")
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RepMLPSpec:
+        if self.depth() > 200:
+            raise ValueError(f"total depth {self.depth()} exceeds 200 blocks")
+        return self
+
+    def depth(self) -> int:
+        """Number of RepMLP blocks."""
+        return sum(s.depth for s in self.stages)
+
+    def max_width(self) -> int:
+        return max(s.width for s in self.stages)
+
+
+FamilySpec = MetaFormerSpec | ResNetSpec | PlainSpec | ConvMixerSpec | DenseNetSpec | RepVGGSpec | RepMLPSpec
 ArchSpec = Annotated[FamilySpec, Field(discriminator="family")]
 FAMILIES: dict[str, type[BaseModel]] = {
     "metaformer": MetaFormerSpec,
@@ -411,8 +566,18 @@ FAMILIES: dict[str, type[BaseModel]] = {
     "convmixer": ConvMixerSpec,
     "densenet": DenseNetSpec,
     "repvgg": RepVGGSpec,
+    "repmlp": RepMLPSpec,
 }
 FAMILIES_TUPLE = tuple(FAMILIES.values())
+# Families trained with extra branches that fold away for inference; their spec has a ``deploy`` flag.
+REPARAMETERISABLE = frozenset({"repvgg", "repmlp"})
+
+
+def deploy_spec(spec: ArchSpec) -> ArchSpec | None:
+    """The inference-time form of a re-parameterisable spec (``deploy`` set), or None for other families."""
+    if isinstance(spec, (RepVGGSpec, RepMLPSpec)):
+        return spec if spec.deploy else spec.model_copy(update={"deploy": True})
+    return None
 
 
 # ---------------------------------------------------------------- parsing

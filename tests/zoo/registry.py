@@ -108,4 +108,25 @@ REGISTRY: dict[str, dict[str, Any]] = {
         "stem_width": 8,
         "deploy": True,
     },
+    "repmlp": {
+        "family": "repmlp",
+        "patch_size": 2,
+        "stages": [{"depth": 2, "width": 8, "sharesets": 2, "partition": 2}, {"depth": 1, "width": 16, "sharesets": 4}],
+        "kernels": [1, 3],
+        "ffn_ratio": 2.0,
+    },
+    "repmlp-one-set-no-local": {
+        "family": "repmlp",
+        "patch_size": 2,
+        "stages": [{"depth": 1, "width": 8}],
+        "kernels": [],
+        "gp_reduce": 2,
+    },
+    "repmlp-deploy": {
+        "family": "repmlp",
+        "patch_size": 4,
+        "stages": [{"depth": 1, "width": 8, "sharesets": 8}, {"depth": 1, "width": 16, "sharesets": 2}],
+        "kernels": [3, 5],
+        "deploy": True,
+    },
 }

@@ -16,7 +16,7 @@ SHAPES = [(1, 8, 8), (3, 32, 32)]
 
 def test_registry_covers_every_family_mixer_and_layout() -> None:
     families = {raw["family"] for raw in REGISTRY.values()}
-    assert families == {"metaformer", "resnet", "plain", "convmixer", "densenet", "repvgg"}
+    assert families == {"metaformer", "resnet", "plain", "convmixer", "densenet", "repvgg", "repmlp"}
     for mixer in MIXER_KINDS:
         for layout in ("isotropic", "hierarchical"):
             assert f"metaformer-{mixer}-{layout}" in REGISTRY
@@ -44,6 +44,7 @@ def test_forward_backward_and_param_count(name: str, shape: tuple[int, int, int]
     assert measured.flops == 2 * measured.macs
     assert sum(measured.breakdown.values()) == measured.macs
     assert set(measured.breakdown) <= {"conv", "linear", "attention"}
+    assert measured.other_ops > 0 and measured.activation_bytes > 0 and measured.kernels > 0
 
     model.eval()
     with torch.no_grad():
