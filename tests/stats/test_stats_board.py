@@ -9,7 +9,7 @@ import pytest
 from app.stats.board import bracket, rank_board, seed_status, simultaneous_level
 from app.stats.intervals import entry_intervals
 from app.stats.noise import NoiseReference
-from tests.stats.scenarios import FASHION, World, false_separation, outsider_changes, separation_power
+from tests.stats.scenarios import FASHION, MID, World, false_separation, outsider_changes, separation_power
 
 REF = NoiseReference(sigma=0.005, df=14.7, n_entries=8, method="test", prior_df=12.0)
 SEED_NOISE_ONLY = World(mu=0.9, sigma=0.005, n_test=10_000_000)
@@ -103,9 +103,12 @@ def test_false_separation_on_boards_of_one_distribution(entries: int, report: Ca
 
 @pytest.mark.simulation
 def test_noisy_outsider_changes_no_other_rank_or_interval(report: Callable[[str], None]) -> None:
-    """(c) Adding an entry with 30× the seed noise changes no other entry's displayed rank or interval."""
-    changed = outsider_changes(FASHION, entries=12, trials=100, seed=9)
-    report(f"board ranks, 12 entries + 1 noisy outsider (30x seed std), 100 boards: boards changed {changed}")
+    """(c) Adding an entry whose seeds show a huge spread changes no other entry's displayed rank or interval."""
+    changed = outsider_changes(MID, entries=12, trials=100, seed=9)
+    report(
+        "board ranks, 12 entries + 1 noisy outsider (seed std 30x, observed >= 10x), 100 boards: "
+        f"boards changed {changed}"
+    )
     assert changed == 0
 
 
