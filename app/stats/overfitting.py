@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import integrate, special, stats
+from scipy import stats
 
 from app.stats._validate import as_finite_array
-
-_LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
+from app.stats.luck import expected_max_std_normal
 
 FLAG_SIGMAS = 2.0
 """Second-test residuals more than this many (leave-one-out) residual stds below the line are flagged."""
@@ -38,8 +37,8 @@ VAL_TEST_GAP_POINTS = 2.0
 def expected_max_of_k(k: int, std: float) -> float:
     """Expected gain of the best of k i.i.d. N(μ, std²) draws over μ: std · E[max of k standard normals].
 
-    E[max] = ∫ x · k φ(x) Φ(x)^(k-1) dx, integrated numerically (``scipy.integrate.quad``, in log space so
-    that large k does not underflow). k = 1 gives 0; k = 2 gives std/√π.
+    E[max] = ∫ x · k φ(x) Φ(x)^(k-1) dx, integrated numerically once per k and cached
+    (``luck.expected_max_std_normal``). k = 1 gives 0; k = 2 gives std/√π.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -47,16 +46,7 @@ def expected_max_of_k(k: int, std: float) -> float:
         raise ValueError(f"std must be >= 0, got {std}")
     if k == 1 or std == 0.0:
         return 0.0
-    peak = float(special.ndtri(1.0 - 1.0 / (k + 1)))
-
-    log_k = float(np.log(k))
-
-    def density_times_x(x: float) -> float:
-        log_pdf = log_k - 0.5 * x * x - _LOG_SQRT_2PI + (k - 1) * special.log_ndtr(x)
-        return float(x * np.exp(log_pdf))
-
-    value, _ = integrate.quad(density_times_x, -12.0, 12.0, points=[peak], limit=200)
-    return float(std * value)
+    return float(std * expected_max_std_normal(k))
 
 
 def second_test_residuals(first: Sequence[float], second: Sequence[float]) -> dict[str, Any]:

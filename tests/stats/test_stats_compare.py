@@ -1,10 +1,16 @@
-"""compare: P(A > B) against scipy's Mann–Whitney U, bootstrap CIs against scipy.stats.bootstrap."""
+"""compare: P(A > B) against scipy's Mann–Whitney U, bootstrap CIs against scipy.stats.bootstrap, and the
+posterior P(A > B) with its 3-vs-3 coverage."""
+
+import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from app.stats.compare import prob_superiority, stratified_bootstrap_diff_ci
+from app.stats.compare import prob_superiority, stratified_bootstrap_diff_ci, superiority
+from app.stats.noise import NoiseReference
+from tests.stats.scenarios import FASHION, superiority_coverage
 
 
 def test_prob_superiority_by_hand_with_ties() -> None:
@@ -74,3 +80,42 @@ def test_compare_refuses_empty() -> None:
         prob_superiority([], [0.1])
     with pytest.raises(ValueError):
         stratified_bootstrap_diff_ci([0.1], [])
+
+
+REF = NoiseReference(sigma=0.005, df=14.7, n_entries=8, method="test", prior_df=12.0)
+
+
+def test_superiority_is_not_degenerate_for_three_separated_seeds() -> None:
+    """The bootstrap says 100 % [100, 100] for 3 vs 3 seeds that do not overlap; the posterior does not."""
+    a, b = [0.905, 0.907, 0.909], [0.895, 0.897, 0.899]
+    assert prob_superiority(a, b) == (1.0, 1.0, 1.0)
+    s = superiority(a, b, REF)
+    assert 0.5 < s.low < s.p < s.high <= 1.0
+    assert s.low < 0.9
+    assert s.sentence.startswith("A beats B on a random pair of seeds with probability")
+    assert superiority(a, b, REF) == s  # seeded
+    same = superiority([0.9, 0.9, 0.9], [0.9, 0.9, 0.9], REF)
+    assert same.low < 0.5 < same.high and same.p == pytest.approx(0.5, abs=0.02)
+    far = superiority([0.95, 0.951, 0.952], [0.90, 0.901, 0.902], REF)
+    assert "above 99.99%" in far.sentence
+
+
+def test_superiority_point_is_the_plug_in_for_many_seeds() -> None:
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(0.905, 0.005, 400), rng.normal(0.900, 0.005, 400)
+    s = superiority(a.tolist(), b.tolist(), REF)
+    plug_in = stats.norm.cdf((a.mean() - b.mean()) / np.sqrt(a.var(ddof=1) + b.var(ddof=1)))
+    assert s.p == pytest.approx(plug_in, abs=0.02)
+    assert s.high - s.low < 0.1
+
+
+@pytest.mark.simulation
+@pytest.mark.parametrize("gap", [0.0, 1.0, 3.0])
+def test_superiority_interval_covers_for_three_vs_three(gap: float, report: Callable[[str], None]) -> None:
+    trials = 300
+    r = superiority_coverage(FASHION, gap, trials, seed=int(10 * gap) + 1)
+    report(
+        f"P(A>B) 95 % interval, 3 vs 3 seeds, true gap {gap:.0f} seed std (P = {r['truth']:.3f}), {trials} "
+        f"trials: coverage {r['coverage']:.3f}, mean width {r['width']:.2f}"
+    )
+    assert r["coverage"] >= 0.93 - 2.5 * math.sqrt(0.07 / trials)
