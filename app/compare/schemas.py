@@ -13,9 +13,13 @@ from app.entries.schemas import SubmissionOut
 class PairOut(OutModel):
     a: int
     b: int
-    p_a_beats_b: float | None = Field(description="P(A > B) for one random seed of each (Mann–Whitney U / n_a·n_b).")
-    ci: list[float] | None = Field(description="95% stratified bootstrap interval of P(A > B).")
+    p_a_beats_b: float | None = Field(
+        description="P(A > B) for one random seed of each: the posterior median under seed variances moderated "
+        "toward the board's noise reference."
+    )
+    ci: list[float] | None = Field(description="95% posterior interval of P(A > B) (3 vs 3 seeds is wide).")
     diff_mean: float | None = Field(description="Mean test accuracy of A minus that of B.")
+    sentence: str | None = Field(default=None, description="The same, in words.")
 
 
 class SpecDiffOut(OutModel):

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 from app.compare.schemas import CompareOut, PairOut, SpecDiffOut
 from app.core.db.tables import RunStatus
 from app.core.errors import InputError
+from app.entries.noise import board_reference
 from app.entries.schemas import SubmissionOut
 from app.entries.views import get_submission_out
-from app.stats.compare import prob_superiority
+from app.stats.compare import superiority
+from app.stats.noise import NoiseReference
 
 MIN_IDS, MAX_IDS = 2, 4
 _MISSING = object()
@@ -41,12 +43,19 @@ def test_accs(submission: SubmissionOut) -> list[float]:
     return [r.test_acc for r in submission.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
 
 
-def pair(a: SubmissionOut, b: SubmissionOut) -> PairOut:
+def pair(a: SubmissionOut, b: SubmissionOut, ref: NoiseReference) -> PairOut:
     xa, xb = test_accs(a), test_accs(b)
     if not xa or not xb:
-        return PairOut(a=a.id, b=b.id, p_a_beats_b=None, ci=None, diff_mean=None)
-    p, low, high = prob_superiority(xa, xb)
-    return PairOut(a=a.id, b=b.id, p_a_beats_b=p, ci=[low, high], diff_mean=fmean(xa) - fmean(xb))
+        return PairOut(a=a.id, b=b.id, p_a_beats_b=None, ci=None, diff_mean=None, sentence=None)
+    found = superiority(xa, xb, ref)
+    return PairOut(
+        a=a.id,
+        b=b.id,
+        p_a_beats_b=found.p,
+        ci=[found.low, found.high],
+        diff_mean=fmean(xa) - fmean(xb),
+        sentence=found.sentence,
+    )
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -85,8 +94,9 @@ def spec_diff(specs: Sequence[Mapping[str, Any]]) -> list[SpecDiffOut]:
 
 def compare(session: Session, ids: Sequence[int]) -> CompareOut:
     subs = [get_submission_out(session, i) for i in ids]
+    refs = {(s.benchmark, s.recipe_version): board_reference(session, s.benchmark, s.recipe_version).ref for s in subs}
     return CompareOut(
         submissions=subs,
-        pairs=[pair(a, b) for a, b in combinations(subs, 2)],
+        pairs=[pair(a, b, refs[(a.benchmark, a.recipe_version)]) for a, b in combinations(subs, 2)],
         spec_diff=spec_diff([s.spec for s in subs]),
     )

@@ -1,37 +1,43 @@
-"""A benchmark's board: its entries placed relative to each other (ranks, the frontier, the second-test fit,
-each user's tries) with their notes, computed once per entry. The numbers come from app.stats (pure); this
-module only gathers and arranges them."""
+"""A benchmark's board: its entries placed relative to each other with intervals and ranks that no submitter can
+move (a frozen platform noise reference; simultaneous intervals, so ranks cannot chain), each lineage's tries
+counted (the best of k near-variants is ranked on all their seeds unless its lead is larger than luck), the
+frontier, robustness on the shifted set, public-minus-private gaps, and each entry's notes, written once.
+The numbers come from app.stats (pure); this module only gathers and arranges them."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from statistics import median
 
 from sqlalchemy.orm import Session
 
 from app.benchmarks.recipes import effective_recipe_version
-from app.benchmarks.registry import Benchmark
+from app.benchmarks.registry import Benchmark, get_benchmark
 from app.core.db.tables import RunStatus, Submission
 from app.entries import repository as repo
 from app.entries.entry import Entry, build_entry, shape_bias_note, standalone_notes
+from app.entries.lineage import Try, lineages
+from app.entries.noise import BoardReference, board_reference
+from app.stats.board import rank_board
 from app.stats.frontier import frontier_within_noise, pareto_front
-from app.stats.overfitting import entry_notes, second_test_residuals
-from app.stats.ranking import pooled_std, rank_groups
+from app.stats.holdout import public_private_gap, robustness_description
+from app.stats.luck import lineage_rank_scores
+from app.stats.overfitting import entry_notes
 
 
 @dataclass(frozen=True)
 class Board:
     entries: list[Entry]
-    noise_std: float
-    noise_df: int
-    test2_fit: dict[str, Any] | None
+    reference: BoardReference
+    covers: str  # what every interval on the board includes, in words
+    level: float  # each interval's confidence (simultaneous over the board's complete entries)
+    n_complete: int
+    n_test: int
 
-
-def board_noise(session: Session, benchmark: Benchmark, max_epochs: int | None) -> tuple[float, int]:
-    """The board's pooled seed std and its degrees of freedom, from the per-seed accuracies alone."""
-    version = effective_recipe_version(benchmark.recipe, max_epochs)
-    return pooled_std([accs for accs in repo.finished_test_accs(session, benchmark.slug, version) if accs])
+    @property
+    def noise_std(self) -> float:
+        return self.reference.ref.sigma
 
 
 def board(session: Session, benchmark: Benchmark, max_epochs: int | None) -> Board:
@@ -39,24 +45,98 @@ def board(session: Session, benchmark: Benchmark, max_epochs: int | None) -> Boa
     return board_for_version(session, benchmark.slug, effective_recipe_version(benchmark.recipe, max_epochs))
 
 
-def board_for_version(session: Session, benchmark: str, version: str) -> Board:
-    """Entries with results first, best mean first; then the ones still waiting for their first seed."""
-    submissions = repo.submissions_for(session, benchmark, version)
-    per_seed = [
-        [float(r.test_acc) for r in s.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
-        for s in submissions
-    ]
-    noise_std, noise_df = pooled_std([accs for accs in per_seed if accs])
-    entries = [build_entry(s, noise_std, noise_df) for s in submissions]
-    scored = sorted((e for e in entries if e.test_acc_mean is not None), key=lambda e: -(e.test_acc_mean or 0.0))
+def board_noise(session: Session, benchmark: Benchmark, max_epochs: int | None) -> BoardReference:
+    """The board's frozen (or provisional) seed-noise reference, without building the board."""
+    return board_reference(session, benchmark.slug, effective_recipe_version(benchmark.recipe, max_epochs))
+
+
+def board_for_version(session: Session, slug: str, version: str) -> Board:
+    """Entries with results first, by rank then mean; then the ones still waiting for their first seed."""
+    benchmark = get_benchmark(slug)
+    reference = board_reference(session, slug, version)
+    members = repo.lineage_members(session, slug, version)
+    entries = [build_entry(s) for s in members if s.hidden_reason is None]
+    scores = _lineages(entries, members, reference)
+    requested = [len(a) + max(0, e.seeds_requested - e.n) for e, a in zip(entries, scores, strict=True)]
+    ranks = rank_board(scores, [max(1, r) for r in requested], benchmark.n_test, reference.ref)
+    for i, entry in enumerate(entries):
+        low, high = ranks.low[i], ranks.high[i]
+        entry.test_acc_ci = (low, high) if low is not None and high is not None else None
+        entry.rank, entry.rank_low, entry.rank_high = ranks.rank[i], ranks.rank_low[i], ranks.rank_high[i]
+        entry.rank_status = ranks.status[i]
+    scored = sorted((e for e in entries if e.test_acc_mean is not None), key=_order)
+    _frontier(scored)
+    _robustness(scored, benchmark.second_test)
+    for entry in entries:
+        entry.notes = _notes(entry)
     pending = [e for e in entries if e.test_acc_mean is None]
-    fit = _annotate(scored, noise_std) if scored else None
-    return Board(entries=scored + pending, noise_std=noise_std, noise_df=noise_df, test2_fit=fit)
+    return Board(scored + pending, reference, ranks.covers, ranks.level, ranks.n_complete, benchmark.n_test)
 
 
-def _annotate(scored: list[Entry], noise_std: float) -> dict[str, Any] | None:
-    for entry, rank in zip(scored, rank_groups([e.test_accs for e in scored]), strict=True):
-        entry.rank = rank
+def _order(entry: Entry) -> tuple[int, float]:
+    """Ranked entries by rank, then everyone by mean (provisional ones have no rank yet)."""
+    return (entry.rank if entry.rank is not None else 10**9, -(entry.test_acc_mean or 0.0))
+
+
+def _lineages(entries: list[Entry], members: list[Submission], reference: BoardReference) -> list[list[float]]:
+    """Group every try (hidden ones too) into lineages; return the scores each visible entry is ranked on: its
+    own seeds, or for a lineage's best try within luck, the seeds of all the lineage's tries."""
+    tries = [Try(s.id, s.lineage_key, dict(s.size_vector or {})) for s in members]
+    lineage_of = lineages(tries)
+    seeds = {s.id: _finished_accs(s) for s in members}
+    by_lineage: dict[int, list[int]] = defaultdict(list)
+    for s in members:
+        if seeds[s.id]:
+            by_lineage[lineage_of[s.id]].append(s.id)
+    scores: list[list[float]] = []
+    for entry in entries:
+        entry.lineage_id = lineage_of[entry.id]
+        family = by_lineage.get(entry.lineage_id, [])
+        entry.lineage_tries = max(1, len(family))
+        scores.append(_ranked_scores(entry, family, seeds, reference))
+    _private_gaps(entries, by_lineage, members)
+    return scores
+
+
+def _finished_accs(submission: Submission) -> list[float]:
+    return [float(r.test_acc) for r in submission.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
+
+
+def _ranked_scores(
+    entry: Entry, family: list[int], seeds: dict[int, list[float]], reference: BoardReference
+) -> list[float]:
+    if len(family) < 2 or entry.id not in family:
+        return list(entry.test_accs)
+    tries = [seeds[i] for i in family]
+    scores, note = lineage_rank_scores(tries, reference.ref)
+    if family[note.best_index] != entry.id:
+        return list(entry.test_accs)
+    entry.luck = note.to_dict()
+    if not note.larger_than_luck:
+        entry.ranked_on = f"the {len(scores)} seeds of its lineage's {len(family)} tries"
+        return scores
+    return list(entry.test_accs)
+
+
+def _private_gaps(entries: list[Entry], by_lineage: dict[int, list[int]], members: list[Submission]) -> None:
+    """The lineage's public-minus-private gap, on its best visible try (never a single entry's private score)."""
+    benchmark = get_benchmark(members[0].benchmark) if members else None
+    if benchmark is None or not benchmark.n_test_private:
+        return
+    runs = {s.id: [r for r in s.runs if r.test_private_acc is not None and r.test_acc is not None] for s in members}
+    for entry in entries:
+        family = by_lineage.get(entry.lineage_id or -1, [])
+        if len(family) < 2 or entry.luck is None:
+            continue
+        paired = [r for i in family for r in runs[i]]
+        public = [float(r.test_acc or 0.0) for r in paired]
+        private = [float(r.test_private_acc or 0.0) for r in paired]
+        if len(paired) >= 2:
+            gap = public_private_gap(public, private, benchmark.n_test, benchmark.n_test_private)
+            entry.private_gap = gap.to_dict()
+
+
+def _frontier(scored: list[Entry]) -> None:
     costs = [float(e.macs) for e in scored]
     means = [e.test_acc_mean or 0.0 for e in scored]
     for index in pareto_front(costs, means):
@@ -66,58 +146,47 @@ def _annotate(scored: list[Entry], noise_std: float) -> dict[str, Any] | None:
     for item in frontier_within_noise(costs, means, lows, highs):
         j = item["within_noise_of"]
         scored[item["index"]].frontier_within_noise_of = None if j is None else scored[j].id
-    fit = _second_test_fit(scored)
-    _tries(scored)
-    for entry in scored:
-        entry.notes = entry_notes(
-            train_acc=entry.train_acc_mean,
-            val_acc=entry.val_acc_mean,
-            test_acc=entry.test_acc_mean or 0.0,
-            test_std=entry.test_acc_std,
-            n_seeds=entry.n,
-            second_residual=entry.test2_residual,
-            second_sigma=fit["sigma"] if fit else None,
-            k_th_try=entry.try_number,
-            gain_over_previous_best=entry.gain_over_previous_best,
-            noise_std=noise_std or None,
-        ) + shape_bias_note(entry.shape_bias)
-    return fit
 
 
-def _second_test_fit(scored: list[Entry]) -> dict[str, Any] | None:
-    """Second-test accuracy against first-test accuracy across the benchmark's entries; an entry far below the
-    line may be tuned to the first test set."""
-    both = [e for e in scored if e.test2_acc_mean is not None]
-    if len(both) < 3:
-        return None
-    fit = second_test_residuals([e.test_acc_mean or 0.0 for e in both], [e.test2_acc_mean or 0.0 for e in both])
-    for entry, residual, flag in zip(both, fit["residuals"], fit["flags"], strict=True):
-        entry.test2_residual = float(residual)
-        entry.test2_flag = bool(flag)
-    return {k: fit[k] for k in ("n", "slope", "intercept", "sigma")}
+def _robustness(scored: list[Entry], shifted_name: str | None) -> None:
+    """Accuracy on the shifted second test set, in words, with the board's typical drop for context: a measure
+    of robustness, not of tuning to the public test set (that is the private split's job)."""
+    both = [e for e in scored if e.test2_acc_mean is not None and e.test_acc_mean is not None]
+    if not both or shifted_name is None:
+        return
+    typical = median((e.test_acc_mean or 0.0) - (e.test2_acc_mean or 0.0) for e in both) if len(both) >= 3 else None
+    for e in both:
+        e.robustness = robustness_description(e.test_acc_mean or 0.0, e.test2_acc_mean or 0.0, shifted_name, typical)
 
 
-def _tries(scored: list[Entry]) -> None:
-    """Number each user's entries on this benchmark in submission order, and the gain of each over the
-    user's best earlier one (the best of k tries gains from seed noise alone). Baselines are a fixed set of
-    different architectures, not retries, so they are not counted."""
-    by_user: dict[str, list[Entry]] = defaultdict(list)
-    for entry in sorted(scored, key=lambda e: (e.created_at, e.id)):
-        if not entry.is_baseline:
-            by_user[entry.user].append(entry)
-    for entries in by_user.values():
-        best: float | None = None
-        for k, entry in enumerate(entries, start=1):
-            entry.try_number = k
-            mean = entry.test_acc_mean or 0.0
-            if best is not None:
-                entry.gain_over_previous_best = mean - best
-            best = mean if best is None else max(best, mean)
+def _notes(entry: Entry) -> list[str]:
+    if entry.test_acc_mean is None:
+        return [entry.rank_status] if entry.rank_status else []
+    notes = entry_notes(
+        train_acc=entry.train_acc_mean,
+        val_acc=entry.val_acc_mean,
+        test_acc=entry.test_acc_mean,
+        test_std=entry.test_acc_std,
+        n_seeds=entry.n,
+    )
+    if entry.rank is None and entry.rank_status:
+        notes.append(f"Not ranked yet: {entry.rank_status}.")
+    if entry.luck is not None:
+        notes.append(str(entry.luck["sentence"]).capitalize())
+        if entry.ranked_on != "own seeds":
+            notes.append(f"Ranked on {entry.ranked_on}: keeping the luckiest copy gains nothing.")
+    elif entry.lineage_tries > 1:
+        notes.append(f"One of {entry.lineage_tries} near-variant tries (lineage #{entry.lineage_id}).")
+    if entry.private_gap is not None:
+        notes.append(str(entry.private_gap["sentence"]))
+    if entry.robustness:
+        notes.append(entry.robustness)
+    return notes + shape_bias_note(entry.shape_bias)
 
 
 def entry_of(session: Session, submission: Submission) -> Entry:
-    """A submission's entry as its board shows it (rank, tries and notes in the board's context); an entry on no
-    board (hidden by an admin) is built on its own, with the notes its own seeds support."""
+    """A submission's entry as its board shows it (interval, rank, lineage and notes in the board's context); an
+    entry on no board (hidden by an admin) is built on its own, with the notes its own seeds support."""
     if submission.hidden_reason is None:
         for entry in board_for_version(session, submission.benchmark, submission.recipe_version).entries:
             if entry.id == submission.id:

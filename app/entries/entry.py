@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from statistics import fmean
+from statistics import fmean, stdev
 from typing import Any
 
 from app.core.db.tables import RunStatus, Submission
 from app.stats.overfitting import entry_notes
-from app.stats.summary import summarize
 
 
 @dataclass
@@ -29,7 +28,7 @@ class Entry:
     n: int
     test_acc_mean: float | None
     test_acc_std: float | None
-    test_acc_ci: tuple[float, float] | None
+    test_acc_ci: tuple[float, float] | None  # the board's interval: every error source, simultaneous over the board
     train_acc_mean: float | None
     val_acc_mean: float | None
     test2_acc_mean: float | None
@@ -38,20 +37,30 @@ class Entry:
     test_accs: list[float]
     created_at: datetime
     url: str
-    rank: int | None = None
+    train_s_per_image: float | None = None
+    rank: int | None = None  # 1 + the entries clearly better; None until every requested seed is done
+    rank_low: int | None = None
+    rank_high: int | None = None
+    rank_status: str = ""  # "ranked", or "provisional, k of n seeds"
     on_frontier: bool = False
     frontier_within_noise_of: int | None = None
-    test2_residual: float | None = None
-    test2_flag: bool = False
+    lineage_id: int | None = None  # the lineage's oldest try
+    lineage_tries: int = 1  # near-variant tries in the lineage, deleted and hidden ones included
+    ranked_on: str = "own seeds"
+    luck: dict[str, Any] | None = None  # on a lineage's best try
+    private_gap: dict[str, Any] | None = None  # public minus private test accuracy of the lineage
+    robustness: str | None = None
     is_baseline: bool = False
-    try_number: int = 1
-    gain_over_previous_best: float | None = None
     notes: list[str] = field(default_factory=list)
     flag_reason: str | None = None
+    # Not shown: what the board needs to compute the above.
+    private_accs: list[float] = field(default_factory=list, repr=False)
+    paired_public_accs: list[float] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["created_at"] = self.created_at.isoformat()
+        del data["private_accs"], data["paired_public_accs"]
         return data
 
 
@@ -76,13 +85,14 @@ def _mean(values: list[float | None]) -> float | None:
     return fmean(present) if present else None
 
 
-def build_entry(submission: Submission, noise_std: float | None = None, noise_df: int | None = None) -> Entry:
+def build_entry(submission: Submission) -> Entry:
+    """The entry's own numbers from its finished runs; the board adds the interval, ranks and notes."""
     finished = [r for r in submission.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
     test_accs = [float(r.test_acc) for r in finished if r.test_acc is not None]
-    summary = summarize(test_accs, noise_std=noise_std or None, noise_df=noise_df or None) if test_accs else None
+    paired = [r for r in finished if r.test_private_acc is not None]
     train_mean = _mean([r.train_acc for r in finished])
-    test_mean = summary.mean if summary else None
-    entry = Entry(
+    test_mean = fmean(test_accs) if test_accs else None
+    return Entry(
         id=submission.id,
         name=submission.name,
         user=submission.user.name,
@@ -95,8 +105,8 @@ def build_entry(submission: Submission, noise_std: float | None = None, noise_df
         seeds_requested=submission.seeds_requested,
         n=len(test_accs),
         test_acc_mean=test_mean,
-        test_acc_std=summary.std if summary else None,
-        test_acc_ci=(summary.ci_low, summary.ci_high) if summary else None,
+        test_acc_std=stdev(test_accs) if len(test_accs) > 1 else (0.0 if test_accs else None),
+        test_acc_ci=None,
         train_acc_mean=train_mean,
         val_acc_mean=_mean([r.val_acc for r in finished]),
         test2_acc_mean=_mean([r.test2_acc for r in finished]),
@@ -105,10 +115,12 @@ def build_entry(submission: Submission, noise_std: float | None = None, noise_df
         test_accs=test_accs,
         created_at=submission.created_at,
         url=f"/submissions/{submission.id}",
+        train_s_per_image=submission.train_s_per_image,
         is_baseline=submission.is_baseline,
         flag_reason=submission.flag_reason,
+        private_accs=[float(r.test_private_acc) for r in paired if r.test_private_acc is not None],
+        paired_public_accs=[float(r.test_acc) for r in paired if r.test_acc is not None],
     )
-    return entry
 
 
 def standalone_notes(entry: Entry) -> list[str]:

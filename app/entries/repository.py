@@ -3,10 +3,12 @@ and epochs, and lists of submissions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.core.db.tables import Run, RunStatus, Submission, User
+from app.core.db.tables import NoiseReferenceRow, Run, RunStatus, Submission, User
 
 
 def submissions_for(session: Session, benchmark: str, recipe_version: str) -> list[Submission]:
@@ -67,3 +69,48 @@ def finished_test_accs(session: Session, benchmark: str, recipe_version: str) ->
     for submission_id, acc in session.execute(query):
         by_submission.setdefault(int(submission_id), []).append(float(acc or 0.0))
     return list(by_submission.values())
+
+
+def noise_reference(session: Session, benchmark: str, recipe_version: str) -> NoiseReferenceRow | None:
+    return session.scalar(
+        select(NoiseReferenceRow).where(
+            NoiseReferenceRow.benchmark == benchmark, NoiseReferenceRow.recipe_version == recipe_version
+        )
+    )
+
+
+def add_noise_reference(
+    session: Session, benchmark: str, recipe_version: str, reference: dict[str, Any], entry_ids: list[int]
+) -> NoiseReferenceRow:
+    row = NoiseReferenceRow(
+        benchmark=benchmark, recipe_version=recipe_version, reference=reference, entry_ids=entry_ids
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def reference_entries(session: Session, benchmark: str, recipe_version: str) -> list[Submission]:
+    """The platform's reference entries of a board: its baselines (and multi-seed references), with their runs."""
+    query = (
+        select(Submission)
+        .where(
+            Submission.benchmark == benchmark,
+            Submission.recipe_version == recipe_version,
+            Submission.is_baseline.is_(True),
+        )
+        .options(selectinload(Submission.runs))
+        .order_by(Submission.id)
+    )
+    return list(session.scalars(query))
+
+
+def lineage_members(session: Session, benchmark: str, recipe_version: str) -> list[Submission]:
+    """Every try on a board, hidden ones included (their seeds count in their lineage), with their runs."""
+    query = (
+        select(Submission)
+        .where(Submission.benchmark == benchmark, Submission.recipe_version == recipe_version)
+        .options(selectinload(Submission.runs))
+        .order_by(Submission.id)
+    )
+    return list(session.scalars(query))

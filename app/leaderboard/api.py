@@ -10,7 +10,7 @@ from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.registry import Benchmark, all_benchmarks
 from app.core.errors import NOT_FOUND, InputError, NotFound
 from app.entries import board as service
-from app.leaderboard.schemas import BenchmarkOut, EntryOut, FrontierOut, LeaderboardOut, LimitsOut
+from app.leaderboard.schemas import BenchmarkOut, EntryOut, FrontierOut, LeaderboardOut, LimitsOut, NoiseOut
 from app.specs.validation import resolve_benchmark
 from app.web.deps import SessionDep, SettingsDep
 
@@ -48,12 +48,22 @@ def get_benchmark(slug: str) -> BenchmarkOut:
 def get_leaderboard(slug: str, session: SessionDep, settings: SettingsDep) -> LeaderboardOut:
     benchmark = resolve_benchmark_or_404(slug)
     board = service.board(session, benchmark, settings.max_epochs)
+    ref = board.reference
     return LeaderboardOut(
         benchmark=slug,
         recipe_version=effective_recipe_version(benchmark.recipe, settings.max_epochs),
-        noise_std=board.noise_std,
-        noise_df=board.noise_df,
-        test2_fit=board.test2_fit,
+        noise=NoiseOut(
+            sigma=ref.ref.sigma,
+            df=ref.ref.df,
+            status=ref.status,
+            frozen_at=ref.frozen_at,
+            entry_ids=ref.entry_ids,
+            description=ref.describe(),
+        ),
+        covers=board.covers,
+        level=board.level,
+        n_complete=board.n_complete,
+        n_test=board.n_test,
         entries=[EntryOut.model_validate(e.to_dict()) for e in board.entries],
     )
 

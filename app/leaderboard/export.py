@@ -8,9 +8,10 @@ from app.entries.entry import Entry
 from app.web.csvout import to_csv
 
 CSV_COLUMNS = [
-    "rank", "id", "name", "user", "family", "mixer", "params", "macs", "flops", "status", "seeds_requested",
+    "rank", "rank_low", "rank_high", "id", "name", "user", "family", "mixer", "params", "macs", "flops", "status",
+    "seeds_requested",
     "seeds_finished", "test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test2_acc_mean",
-    "gap", "on_frontier", "test2_flag", "is_baseline", "created_at", "url",
+    "gap", "on_frontier", "lineage_id", "lineage_tries", "is_baseline", "created_at", "url",
 ]  # fmt: skip
 
 
@@ -30,7 +31,7 @@ def entries_csv(entries: Sequence[Entry]) -> str:
 def _row(e: Entry) -> list[object]:
     low, high = e.test_acc_ci or (None, None)
     return [
-        e.rank, e.id, e.name, e.user, e.family, e.mixer or "", e.params, e.macs, e.flops,
+        e.rank, e.rank_low, e.rank_high, e.id, e.name, e.user, e.family, e.mixer or "", e.params, e.macs, e.flops,
         e.status, e.seeds_requested, e.n, e.test_acc_mean, e.test_acc_std, low, high, e.test2_acc_mean,
-        e.gap, e.on_frontier, e.test2_flag, e.is_baseline, e.created_at.isoformat(), e.url,
+        e.gap, e.on_frontier, e.lineage_id, e.lineage_tries, e.is_baseline, e.created_at.isoformat(), e.url,
     ]  # fmt: skip

@@ -62,15 +62,15 @@ def leaderboard_page(
     context = {
         "benchmark": benchmark,
         "entries": entries,
+        "board": board,
         "noise_std": board.noise_std,
-        "test2_fit": board.test2_fit,
         "shown": {e.id for e in entries if matches(e, family, mixer)},
         "filters": {"family": family or "", "mixer": mixer or ""},
         "families": sorted({e.family for e in entries}),
         "mixers": sorted({e.mixer for e in entries if e.mixer}),
         "figures": {
             "explorer": explorer_figures(entries),
-            "test2": second_test_figure(entries, board.test2_fit),
+            "test2": second_test_figure(entries),
             "timeline": timeline_figure(entries),
         },
     }

@@ -46,7 +46,11 @@ class EntryOut(OutModel):
     n: int = Field(description="Seeds finished.")
     test_acc_mean: float | None
     test_acc_std: float | None
-    test_acc_ci: list[float] | None = Field(description="95% confidence interval of the mean test accuracy.")
+    test_acc_ci: list[float] | None = Field(
+        description="Interval of the mean test accuracy with every error source (seed noise moderated toward the "
+        "board's frozen reference, and test-set sampling), simultaneous over the board's complete entries: two "
+        "entries whose intervals do not overlap differ."
+    )
     train_acc_mean: float | None
     val_acc_mean: float | None
     test2_acc_mean: float | None
@@ -55,28 +59,49 @@ class EntryOut(OutModel):
     )
     gap: float | None = Field(description="Train accuracy minus test accuracy.")
     test_accs: list[float] = Field(description="Test accuracy of each finished seed.")
-    rank: int | None = Field(description="Rank group: entries within the noise share a rank.")
+    train_s_per_image: float | None = Field(
+        default=None, description="Projected training seconds per image on the reference CPU (every op counted)."
+    )
+    rank: int | None = Field(description="1 + the number of entries clearly better; None until every seed is done.")
+    rank_low: int | None = Field(description="Best rank the data allow (joint 95% rank ranges).")
+    rank_high: int | None = Field(description="Worst rank the data allow.")
+    rank_status: str = Field(description='"ranked", or "provisional, k of n seeds".')
     on_frontier: bool
     frontier_within_noise_of: int | None = Field(
         description="For a frontier point: the id of a cheaper entry whose interval reaches it (not a clear gain)."
     )
-    test2_residual: float | None = Field(description="Second-test accuracy minus what the benchmark's fit predicts.")
-    test2_flag: bool = Field(description="Far below the fit: it may be tuned to the first test set.")
+    lineage_id: int | None = Field(description="The oldest try of this entry's lineage of near-variants.")
+    lineage_tries: int = Field(description="Near-variant tries in the lineage, deleted and hidden ones included.")
+    ranked_on: str = Field(description="The seeds the rank uses: its own, or all its lineage's (best of k).")
+    luck: dict[str, Any] | None = Field(description="On a lineage's best try: how much of its lead luck explains.")
+    private_gap: dict[str, Any] | None = Field(
+        description="The lineage's public-minus-private test accuracy (tuning to the public test set)."
+    )
+    robustness: str | None = Field(description="Accuracy on the shifted second test set, in words.")
     is_baseline: bool
-    try_number: int = Field(description="This is the submitter's k-th entry on this benchmark.")
-    gain_over_previous_best: float | None
     notes: list[str]
     flag_reason: str | None = Field(default=None, description="An admin's public warning about this entry.")
     created_at: datetime
     url: str
 
 
+class NoiseOut(OutModel):
+    sigma: float = Field(description="Seed-to-seed std of test accuracy on this board's recipe.")
+    df: float
+    status: str = Field(description="frozen (measured on platform references), provisional, or default.")
+    frozen_at: datetime | None
+    entry_ids: list[int] = Field(description="The platform reference entries it was measured on.")
+    description: str
+
+
 class LeaderboardOut(OutModel):
     benchmark: str
     recipe_version: str
-    noise_std: float = Field(description="Pooled seed-to-seed std of test accuracy across entries (the noise floor).")
-    noise_df: int
-    test2_fit: dict[str, float] | None = Field(description="Line of second-test on first-test accuracy.")
+    noise: NoiseOut
+    covers: str = Field(description="What every interval on the board includes, in words.")
+    level: float = Field(description="Each interval's confidence (simultaneous over the complete entries).")
+    n_complete: int
+    n_test: int = Field(description="Images in the public test split every entry is scored on.")
     entries: list[EntryOut]
 
 

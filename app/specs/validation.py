@@ -9,6 +9,8 @@ from typing import Any
 from app.benchmarks.registry import Benchmark, UnknownBenchmark, all_benchmarks, get_benchmark
 from app.core.errors import InputError
 from app.specs.measuring import measure_spec
+from app.zoo.costmodel import Cost, cost_of
+from app.zoo.identity import lineage_key, size_vector
 from app.zoo.limits import check_limits
 from app.zoo.measure import Measurement
 from app.zoo.spec import ArchSpec, SpecError, canonical_spec, parse_spec, spec_hash, spec_summary
@@ -23,6 +25,9 @@ class ValidatedSpec:
     family: str
     mixer: str | None
     measurement: Measurement
+    lineage_key: str
+    sizes: dict[str, float]
+    cost: Cost
 
 
 def resolve_benchmark(slug: str) -> Benchmark:
@@ -53,6 +58,9 @@ def validate_spec(benchmark_slug: str, raw_spec: object) -> ValidatedSpec:
         family=summary["family"],
         mixer=summary.get("mixer"),
         measurement=measurement,
+        lineage_key=lineage_key(spec),
+        sizes=size_vector(spec),
+        cost=cost_of(measurement, benchmark.recipe.batch_size),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.core.db.tables import EpochMetric, Study, Submission
@@ -47,3 +49,15 @@ def val_curves(session: Session, run_ids: list[int]) -> list[tuple[int, int, flo
         .order_by(EpochMetric.run_id, EpochMetric.epoch)
     )
     return [(int(r), int(e), float(v)) for r, e, v in session.execute(query)]
+
+
+def store_freeze(session: Session, study_id: int, frozen: dict[str, Any]) -> None:
+    """Fix a study's parameters once, in a transaction of its own (a study is read by GETs that never commit);
+    a study already fixed keeps what it had."""
+    with Session(bind=session.get_bind()) as own, own.begin():
+        own.execute(
+            update(Study)
+            .where(Study.id == study_id, Study.frozen.is_(None))
+            .values(frozen=frozen)
+            .execution_options(synchronize_session=False)
+        )

@@ -109,8 +109,12 @@ class StudyOut(StudySummaryOut):
     description: str
     user: str
     base_spec: dict[str, Any]
-    delta: float = Field(description="Equivalence margin: max(0.01, 2 × the benchmark's pooled seed std).")
-    noise_std: float
+    delta: float = Field(description="Equivalence margin: max(0.01, 2 × the reference's seed σ), fixed once.")
+    noise_std: float = Field(description="The seed σ of the noise reference the verdicts are judged against.")
+    frozen_at: datetime | None = Field(description="When δ, α and the reference were fixed (None: not yet).")
+    rankings: dict[str, str] = Field(
+        default_factory=dict, description='The ranking in words per group ("" for the whole study).'
+    )
     variant_list: list[VariantOut]
     series: list[str] = Field(description="Training-fraction studies: the mixers compared at each fraction.")
     max_looks: int

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import combinations
+from typing import TYPE_CHECKING
 
-from app.stats.equivalence import verdict
+from app.stats.noise import NoiseReference
+from app.stats.pairs import GridVerdicts, grid_verdicts, ranking_sentence
 from app.studies.schemas import VariantOut, VerdictOut
+
+if TYPE_CHECKING:
+    from app.studies.freeze import StudyFreeze
 
 ALPHA_SPENDING: tuple[float, ...] = (0.025, 0.0125, 0.0125)
 """α spent at look 1, 2, 3; they sum to 0.05 (the study-wide error rate per pair)."""
@@ -37,35 +42,46 @@ def pts(x: float) -> str:
     return f"{100.0 * x:.1f}"
 
 
-def pair_verdict(
-    a: VariantOut, b: VariantOut, ready: bool, delta: float, alpha: float, *, group: str | None = None
-) -> VerdictOut:
-    """The verdict between ``a`` and ``b`` (named by ``short`` labels: the series within a fraction group)."""
-    name_a, name_b = (a.series or a.label, b.series or b.label) if group else (a.label, b.label)
-    if not ready or len(a.test_accs) < 2 or len(b.test_accs) < 2:
-        why = "waiting for every seed" if not ready else "needs 2 finished seeds per variant"
-        return VerdictOut(
-            group=group, a=name_a, b=name_b, kind="pending", text=why, diff=None, ci_low=None, ci_high=None,
-            seeds_needed=None,
-        )  # fmt: skip
-    v = verdict(a.test_accs, b.test_accs, delta, alpha)
-    text = {
-        "equivalent": f"equivalent within ±{pts(delta)} pts",
-        "a_better": f"{name_a} better by {pts(abs(v['diff']))} pts",
-        "b_better": f"{name_b} better by {pts(abs(v['diff']))} pts",
-        "inconclusive": f"inconclusive — about {v['seeds_needed']} seeds per variant would decide",
-    }[v["kind"]]
+def _pending(a: str, b: str, why: str, group: str | None) -> VerdictOut:
     return VerdictOut(
-        group=group,
-        a=name_a,
-        b=name_b,
-        kind=v["kind"],
-        text=text,
-        diff=v["diff"],
-        ci_low=v["ci_low"],
-        ci_high=v["ci_high"],
-        seeds_needed=v["seeds_needed"],
+        group=group, a=a, b=b, kind="pending", text=why, diff=None, ci_low=None, ci_high=None, seeds_needed=None
     )
+
+
+def _text(kind: str, a: str, b: str, diff: float, delta: float, seeds_needed: int | None) -> str:
+    return {
+        "equivalent": f"equivalent within ±{pts(delta)} pts",
+        "a_better": f"{a} better by {pts(abs(diff))} pts",
+        "b_better": f"{b} better by {pts(abs(diff))} pts",
+        "inconclusive": f"inconclusive — about {seeds_needed} seeds per variant would decide",
+    }[kind]
+
+
+def group_verdicts(
+    members: Sequence[VariantOut], ready: bool, delta: float, alpha: float, ref: NoiseReference, group: str | None
+) -> tuple[list[VerdictOut], GridVerdicts | None]:
+    """Every pair of one group at this look, Holm-corrected across the group's pairs (``stats.pairs``)."""
+    names = [(v.series or v.label) if group else v.label for v in members]
+    pairs = list(combinations(range(len(members)), 2))
+    if not ready or any(len(v.test_accs) < 2 for v in members):
+        why = "waiting for every seed" if not ready else "needs 2 finished seeds per variant"
+        return [_pending(names[i], names[j], why, group) for i, j in pairs], None
+    grid = grid_verdicts([v.test_accs for v in members], delta, alpha, ref)
+    out = [
+        VerdictOut(
+            group=group,
+            a=names[p.a],
+            b=names[p.b],
+            kind=p.kind,
+            text=_text(p.kind, names[p.a], names[p.b], p.diff, delta, p.seeds_needed),
+            diff=p.diff,
+            ci_low=p.ci_low,
+            ci_high=p.ci_high,
+            seeds_needed=p.seeds_needed,
+        )
+        for p in grid.pairs
+    ]
+    return out, grid
 
 
 def groups(variants: Sequence[VariantOut]) -> list[tuple[str | None, list[VariantOut]]]:
@@ -83,12 +99,21 @@ def groups(variants: Sequence[VariantOut]) -> list[tuple[str | None, list[Varian
     return list(out.items())
 
 
-def all_verdicts(variants: Sequence[VariantOut], ready: bool, delta: float, alpha: float) -> list[VerdictOut]:
-    return [
-        pair_verdict(a, b, ready, delta, alpha, group=group)
-        for group, members in groups(variants)
-        for a, b in combinations(members, 2)
-    ]
+def all_verdicts(
+    variants: Sequence[VariantOut], ready: bool, freeze: StudyFreeze, alpha: float
+) -> tuple[list[VerdictOut], dict[str | None, str]]:
+    """The verdicts of every group, and each decided group's ranking in words."""
+    verdicts: list[VerdictOut] = []
+    rankings: dict[str | None, str] = {}
+    for group, members in groups(variants):
+        if len(members) < 2:
+            continue
+        fixed = freeze.group(group)
+        found, grid = group_verdicts(members, ready, fixed.delta, alpha, fixed.ref, group)
+        verdicts += found
+        if grid is not None:
+            rankings[group] = ranking_sentence([(v.series or v.label) if group else v.label for v in members], grid)
+    return verdicts, rankings
 
 
 def grid(names: list[str], verdicts: Sequence[VerdictOut]) -> list[list[dict[str, str]]]:
@@ -151,9 +176,11 @@ def summary(
     seeds: int,
     variants: Sequence[VariantOut],
     verdicts: Sequence[VerdictOut],
-    delta: float,
+    rankings: dict[str | None, str],
+    freeze: StudyFreeze,
     chance: float | None = None,
 ) -> str:
+    """The study's answer in plain words, opening with its ranking ("dwconv > pooling ≈ spatial_mlp")."""
     trained = [v for v in variants if v.submission_id is not None]
     decided = [v for v in verdicts if v.kind != "pending"]
     at = f" at equal {'MACs' if match == 'macs' else match} (±5%)" if match else ""
@@ -168,13 +195,14 @@ def summary(
     group_names = [g for g, _ in groups(variants)]
     if group_names != [None]:
         parts = [
-            f"With {g} of the training set: " + _answer([v for v in decided if v.group == g], seeds, delta)
+            f"With {g} of the training set: "
+            + _answer([v for v in decided if v.group == g], rankings.get(g, ""), seeds, freeze.group(g).delta)
             for g in group_names
             if any(v.group == g for v in decided)
         ]
         return f"Does the token mixer matter on {benchmark}{at} as the training set shrinks? " + " ".join(parts)
-    answer = f"Does the {axis} matter on {benchmark}{at}? " + _answer(decided, seeds, delta, n_trained=len(trained))
-    return _near_chance(trained, chance) + answer
+    answer = _answer(decided, rankings.get(None, ""), seeds, freeze.group(None).delta, n_trained=len(trained))
+    return _near_chance(trained, chance) + f"Does the {axis} matter on {benchmark}{at}? " + answer
 
 
 NEAR_CHANCE = 0.05
@@ -193,44 +221,39 @@ def _near_chance(trained: Sequence[VariantOut], chance: float | None) -> str:
     )
 
 
-def _answer(decided: Sequence[VerdictOut], seeds: int, delta: float, n_trained: int | None = None) -> str:
+def _answer(decided: Sequence[VerdictOut], ranking: str, seeds: int, delta: float, n_trained: int | None = None) -> str:
     wins = [v for v in decided if v.kind in ("a_better", "b_better")]
     equal = [v for v in decided if v.kind == "equivalent"]
     unsure = [v for v in decided if v.kind == "inconclusive"]
     if decided and len(equal) == len(decided):
         who = f"all {n_trained} variants" if n_trained else "all of them"
         return f"No: {who} perform the same within ±{pts(delta)} accuracy points."
-    parts = []
-    if wins:
-        beats = [
-            f"{v.a if v.kind == 'a_better' else v.b} beats {v.b if v.kind == 'a_better' else v.a} "
-            f"by {pts(abs(v.diff or 0.0))} points"
-            for v in wins
-        ]
-        parts.append("; ".join(beats))
-    if equal:
-        parts.append(f"{len(equal)} of {len(decided)} pairs are the same within ±{pts(delta)} points")
+    lead = "Yes" if wins else f"Not with {seeds} seeds"
+    text = f"{lead}: {ranking}." if ranking else f"{lead}."
     if unsure:
         n = max(v.seeds_needed or 0 for v in unsure)
-        parts.append(f"{len(unsure)} pairs are inconclusive (up to about {n} seeds per variant would decide)")
-    lead = "Yes" if wins else f"Not with {seeds} seeds"
-    return f"{lead}: " + "; ".join(parts) + "."
+        text += f" {len(unsure)} of {len(decided)} pairs are inconclusive (about {n} seeds per variant would decide)."
+    return text
 
 
-def notes(match: str | None, seeds: int, looks: int, alpha: float, delta: float, noise: float) -> list[str]:
-    spent = " / ".join(f"{a:g}" for a in ALPHA_SPENDING)
+def notes(match: str | None, seeds: int, looks: int, alpha: float, freeze: StudyFreeze) -> list[str]:
+    spent = " / ".join(f"{a:g}" for a in freeze.alpha_spending)
+    when = f"fixed on {freeze.at:%Y-%m-%d}" if freeze.at else "provisional until every group can be fixed"
+    sources = sorted({f"{g.source} δ = ±{pts(g.delta)} points." for g in freeze.groups.values()})
     out = [
-        f"δ = max(1 point, 2 × the benchmark's pooled seed std of its finished entries) = ±{pts(delta)} points "
-        f"(pooled seed std {pts(noise)} points). Two variants are 'equivalent' when the {1 - 2 * alpha:.1%} "
-        f"interval of their difference lies inside ±δ (TOST, Welch, α = {alpha:g}); 'better' when a two-sided "
-        f"Welch test at α = {alpha:g} separates them.",
+        f"δ, α and the noise reference ({when}; they never change afterwards): " + " ".join(sources),
+        f"δ = max(1 point, 2 × the seed σ of the reference). Two variants are 'equivalent' when their difference "
+        f"lies inside ±δ (TOST), 'better' when a two-sided Welch test separates them; seed variances are "
+        f"moderated toward the reference, and both tests are Holm-corrected across the pairs of a grid at "
+        f"α = {alpha:g}.",
         f"Look {looks} of at most {MAX_LOOKS}, with {seeds} seeds per variant, α = {alpha:g}. Verdicts appear "
         "only once every seed is done. Adding seeds after looking changes the error rates, so the study spends "
-        f"its α across looks ({spent} at looks 1 / 2 / 3; Bonferroni-style α-spending): two identical variants "
-        f"are called different at any look with probability at most {sum(ALPHA_SPENDING):g}, however the "
-        f"seeds are added. A {MAX_LOOKS + 1}th look is refused.",
+        f"its α across looks ({spent} at looks 1 / 2 / 3; Bonferroni-style α-spending): among identical "
+        f"variants some pair is called different at any look with probability at most {sum(ALPHA_SPENDING):g}, "
+        f"however the seeds are added. A {MAX_LOOKS + 1}th look is refused.",
         f"Power: in simulation, two variants 3δ apart are called different in at least "
-        f"{SIMULATED_POWER_3DELTA:.0%} of studies (3 seeds, +3 per look while inconclusive).",
+        f"{SIMULATED_POWER_3DELTA:.0%} of studies (3 seeds, +3 per look while inconclusive); 'about n seeds' "
+        "is the count at which the verdict's simulated power reaches 80%.",
     ]
     if match:
         out.append(

@@ -12,16 +12,15 @@ from sqlalchemy.orm import Session
 from app.benchmarks.registry import Benchmark, get_benchmark
 from app.core.db.tables import RunStatus, Study, Submission, User
 from app.core.errors import NotFound
-from app.entries.board import board_noise
 from app.entries.curves import mean_curve
 from app.entries.entry import build_entry
+from app.stats.intervals import entry_interval
 from app.stats.summary import summarize
 from app.studies import repository as repo
 from app.studies import verdicts as vd
+from app.studies.freeze import StudyFreeze, study_freeze
 from app.studies.plan import variant_name
 from app.studies.schemas import StudyOut, StudySummaryOut, VariantOut
-
-MIN_DELTA = 0.01
 
 
 @dataclass
@@ -35,11 +34,6 @@ def get_study(session: Session, study_id: int) -> Study:
     if study is None:
         raise NotFound(f"study {study_id}")
     return study
-
-
-def _delta(session: Session, benchmark: Benchmark, max_epochs: int | None) -> tuple[float, float]:
-    noise, _df = board_noise(session, benchmark, max_epochs)
-    return max(MIN_DELTA, 2.0 * noise), noise
 
 
 def benchmark_of(study: Study) -> Benchmark:
@@ -71,12 +65,12 @@ def _mean_curves(session: Session, subs: dict[int, Submission]) -> dict[int, lis
 
 
 def _variants(
-    study: Study, subs: dict[int, Submission], noise_std: float, curves: dict[int, list[float]] | None = None
+    study: Study, subs: dict[int, Submission], curves: dict[int, list[float]] | None = None
 ) -> list[VariantOut]:
     out = []
     for plan in study.variants:
         sub = subs.get(plan["submission_id"]) if plan["submission_id"] else None
-        entry = build_entry(sub, noise_std) if sub is not None else None
+        entry = build_entry(sub) if sub is not None else None
         finished = [r for r in sub.runs if r.status == RunStatus.FINISHED] if sub else []
         test2_mean, test2_ci = _ci([r.test2_acc for r in finished if r.test2_acc is not None])
         speeds = [r.images_per_second for r in finished if r.images_per_second]
@@ -99,7 +93,7 @@ def _variants(
                 reason=plan["reason"],
                 test_accs=entry.test_accs if entry else [],
                 test_acc_mean=entry.test_acc_mean if entry else None,
-                test_acc_ci=entry.test_acc_ci if entry else None,
+                test_acc_ci=None,
                 test2_acc_mean=test2_mean,
                 test2_acc_ci=test2_ci,
                 images_per_second=fmean(speeds) if speeds else None,
@@ -138,20 +132,27 @@ def _summary_out(study: Study, variants: list[VariantOut]) -> StudySummaryOut:
 def study_view(session: Session, study_id: int, *, max_epochs: int | None) -> StudyView:
     study = get_study(session, study_id)
     benchmark = get_benchmark(study.benchmark)
-    delta, noise = _delta(session, benchmark, max_epochs)
     subs = {s.id: s for s in repo.study_submissions(session, [study.id])}
-    variants = _variants(study, subs, noise, _mean_curves(session, subs))
+    variants = _variants(study, subs, _mean_curves(session, subs))
     ready = all(r.status in RunStatus.DONE for s in subs.values() for r in s.runs)
+    freeze = study_freeze(session, study.id, study.frozen, study.benchmark, _freeze_groups(variants, subs), ready)
+    _intervals(variants, freeze, benchmark.n_test)
     alpha = vd.alpha_at(min(study.looks, vd.MAX_LOOKS))
-    verdicts = vd.all_verdicts(variants, ready, delta, alpha)
+    verdicts, rankings = vd.all_verdicts(variants, ready, freeze, alpha)
     can_add, blocked = vd.can_add_seeds(verdicts, ready, study.looks, study.seeds, benchmark.max_seeds)
+    chance = 1.0 / benchmark.num_classes
+    summary = vd.summary(
+        study.axis, study.benchmark, study.match, study.seeds, variants, verdicts, rankings, freeze, chance
+    )
     out = StudyOut(
         **_summary_out(study, variants).model_dump(),
         description=study.description,
         user=study.user.name,
         base_spec=study.base_spec,
-        delta=delta,
-        noise_std=noise,
+        delta=freeze.group(None).delta,
+        noise_std=freeze.group(None).ref.sigma,
+        frozen_at=freeze.at,
+        rankings={k or "": v for k, v in rankings.items()},
         variant_list=variants,
         series=list(dict.fromkeys(v.series for v in variants if v.series)),
         max_looks=vd.MAX_LOOKS,
@@ -159,19 +160,30 @@ def study_view(session: Session, study_id: int, *, max_epochs: int | None) -> St
         can_add_seeds=can_add,
         add_seeds_blocked=blocked,
         verdicts=verdicts,
-        summary=vd.summary(
-            study.axis,
-            study.benchmark,
-            study.match,
-            study.seeds,
-            variants,
-            verdicts,
-            delta,
-            1.0 / benchmark.num_classes,
-        ),
-        notes=vd.notes(study.match, study.seeds, study.looks, alpha, delta, noise),
+        summary=summary,
+        notes=vd.notes(study.match, study.seeds, study.looks, alpha, freeze),
     )
     return StudyView(out=out, grids=vd.grids(variants, verdicts))
+
+
+def _freeze_groups(variants: list[VariantOut], subs: dict[int, Submission]) -> list[tuple[str, str, list[list[float]]]]:
+    """(group key, recipe version, per-seed scores of its variants) for every group the study is judged in."""
+    out = []
+    for group, members in vd.groups(variants):
+        versions = [subs[v.submission_id].recipe_version for v in members if v.submission_id in subs]
+        if versions:
+            out.append((group or "", versions[0], [v.test_accs for v in members]))
+    return out
+
+
+def _intervals(variants: list[VariantOut], freeze: StudyFreeze, n_test: int) -> None:
+    """Each variant's interval (seed noise moderated toward its group's reference, and test-set sampling)."""
+    for group, members in vd.groups(variants):
+        ref = freeze.group(group).ref
+        for v in members:
+            if v.test_accs:
+                iv = entry_interval(v.test_accs, n_test, ref)
+                v.test_acc_ci = (iv.low, iv.high)
 
 
 def can_manage(study: StudyOut, user: User | None) -> bool:
@@ -181,4 +193,4 @@ def can_manage(study: StudyOut, user: User | None) -> bool:
 def list_studies(session: Session, *, limit: int = 100, offset: int = 0) -> list[StudySummaryOut]:
     studies = repo.list_studies(session, limit=limit, offset=offset)
     subs = {s.id: s for s in repo.study_submissions(session, [s.id for s in studies])}
-    return [_summary_out(study, _variants(study, subs, 0.0)) for study in studies]
+    return [_summary_out(study, _variants(study, subs)) for study in studies]

@@ -128,9 +128,13 @@ def lineage_key(spec: ArchSpec) -> str:
 def near_variant(a: ArchSpec, b: ArchSpec, tolerance: float = 0.15) -> bool:
     """Same lineage key and every size field within a factor ``1 + tolerance`` (module docstring)."""
     a, b = parse_spec(a), parse_spec(b)
-    if lineage_key(a) != lineage_key(b):
+    return lineage_key(a) == lineage_key(b) and sizes_near(size_vector(a), size_vector(b), tolerance)
+
+
+def sizes_near(sa: dict[str, float], sb: dict[str, float], tolerance: float = 0.15) -> bool:
+    """Two size vectors of one lineage key: every size within a factor ``1 + tolerance`` of the other's."""
+    if sa.keys() != sb.keys():
         return False
-    sa, sb = size_vector(a), size_vector(b)
     for path, x in sa.items():
         y = sb[path]
         low, high = min(x, y), max(x, y)

@@ -1,5 +1,5 @@
 """docker-compose.yml is valid compose (checked by the compose v2 binary, no engine needed), and the tables
-in app/db match what the migrations create (alembic check) on SQLite and on PostgreSQL."""
+in app/core/db match what the migrations create (alembic check) on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 

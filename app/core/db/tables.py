@@ -84,6 +84,9 @@ class Study(Base):
     # One plan per value: label, value, width, adjustment, params, macs, submission_id (None: not matched), reason.
     variants: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Fixed before any verdict is shown and never changed: δ, the α schedule and the noise reference of each
+    # group of variants, with the date they were fixed.
+    frozen: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     user: Mapped[User] = relationship(lazy="raise")
 
@@ -112,6 +115,19 @@ class Submission(Base):
     # Moderation: hidden entries leave the boards; flagged ones stay with the public reason shown.
     hidden_reason: Mapped[str | None] = mapped_column(Text)
     flag_reason: Mapped[str | None] = mapped_column(Text)
+    # What the spec is, beyond its hash: the function it builds (same parameters and outputs on a fixed input:
+    # two specs that differ only in fields the model ignores share it) and its lineage (the spec without its
+    # size fields, and those sizes: near-variants are tries of one idea).
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    lineage_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    size_vector: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Everything a forward pass does, not only MACs, and the projected training seconds per image it implies;
+    # deploy-time params/MACs for re-parameterisable families (RepVGG, RepMLP).
+    other_ops: Mapped[int | None] = mapped_column(BigInteger)
+    activation_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    train_s_per_image: Mapped[float | None] = mapped_column(Float)
+    deploy_params: Mapped[int | None] = mapped_column(BigInteger)
+    deploy_macs: Mapped[int | None] = mapped_column(BigInteger)
     # The study this submission is a variant of; deleting a study leaves its submissions on the leaderboard.
     study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -148,6 +164,9 @@ class Run(Base):
     test_acc: Mapped[float | None] = mapped_column(Float)
     test2_loss: Mapped[float | None] = mapped_column(Float)
     test2_acc: Mapped[float | None] = mapped_column(Float)
+    # The private half of the test distribution: never shown per entry (public minus private measures tuning).
+    test_private_loss: Mapped[float | None] = mapped_column(Float)
+    test_private_acc: Mapped[float | None] = mapped_column(Float)
     # On a cue-conflict second test set: the fraction of predictions that name the texture's class.
     test2_texture_acc: Mapped[float | None] = mapped_column(Float)
     wall_seconds: Mapped[float | None] = mapped_column(Float)
@@ -179,6 +198,21 @@ class EpochMetric(Base):
     elapsed_s: Mapped[float] = mapped_column(Float)
 
     run: Mapped[Run] = relationship(back_populates="epochs", lazy="raise")
+
+
+class NoiseReferenceRow(Base):
+    """A benchmark's seed noise under one recipe version, measured on the platform's own reference entries and
+    frozen once they are complete: no submitter's entry ever changes it."""
+
+    __tablename__ = "noise_references"
+    __table_args__ = (UniqueConstraint("benchmark", "recipe_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark: Mapped[str] = mapped_column(String(64))
+    recipe_version: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON)
+    entry_ids: Mapped[list[int]] = mapped_column(JSON)
+    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class OutboxMessage(Base):
