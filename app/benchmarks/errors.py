@@ -22,6 +22,10 @@ class DataUnavailable(DatasetNotFetched):
     def __str__(self) -> str:
         return self.public_message
 
+    def __reduce__(self) -> tuple[type[DataUnavailable], tuple[str, str]]:
+        """Pickle both messages (exceptions cross process boundaries in Celery and the measuring pool)."""
+        return (type(self), (self.public_message, self.operator_hint))
+
 
 class DataCorrupt(DataUnavailable):
     """A file is present but is not the official data (wrong format, count or checksum)."""

@@ -3,6 +3,7 @@ public message never names a path on the server."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from app.benchmarks import fashion_mnist
 from app.benchmarks.availability import NOT_INSTALLED, data_status
+from app.benchmarks.errors import DataCorrupt
 from app.benchmarks.registry import all_benchmarks, get_benchmark
 from tests.benchmarks.formats import write_standard_files
 
@@ -58,3 +60,8 @@ def test_standard_sets_need_a_fetch(tmp_path: Path) -> None:
     write_standard_files(tmp_path, np.random.default_rng(0))
     assert data_status(get_benchmark("mnist"), tmp_path).installed
     assert data_status(get_benchmark("cifar10"), tmp_path).installed
+
+
+def test_data_errors_survive_pickling() -> None:
+    err = pickle.loads(pickle.dumps(DataCorrupt("public words", "operator words")))
+    assert isinstance(err, DataCorrupt) and str(err) == "public words" and err.operator_hint == "operator words"
