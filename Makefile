@@ -9,6 +9,7 @@ setup:
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]" -c constraints-cpu.txt
 	bash scripts/install-chromium.sh
+	bash scripts/install-fashion-mnist.sh
 
 test:
 	$(PY) -m pytest -q

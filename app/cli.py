@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 WORKER_APP = "workers.celery_app"
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 token_cli = typer.Typer(no_args_is_help=True, help="API tokens.")
-data_cli = typer.Typer(no_args_is_help=True, help="Standard datasets from their official files.")
+data_cli = typer.Typer(no_args_is_help=True, help="Datasets from their official files: fetch or import.")
 user_cli = typer.Typer(no_args_is_help=True, help="Users and their roles.")
 cli.add_typer(token_cli, name="token")
 cli.add_typer(user_cli, name="user")
@@ -259,6 +259,35 @@ def data_fetch(
     typer.echo("")
     for path in paths:
         typer.echo(f"ok {path}")
+
+
+@data_cli.command("import")
+def data_import(
+    name: Annotated[str, typer.Argument(help="fashion_mnist")],
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="A directory holding the four official IDX files (gz or not); default: the directory of "
+            "Debian's dataset-fashion-mnist package.",
+        ),
+    ] = None,
+) -> None:
+    """Verify a dataset's official files found on this machine and register them in ARCHARENA_DATA_DIR."""
+    from app.benchmarks.errors import DataUnavailable
+    from app.benchmarks.importer import import_dataset
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    try:
+        result = import_dataset(name, settings.data_dir, source)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0])) from None
+    except DataUnavailable as exc:
+        typer.echo(exc.operator_hint, err=True)
+        raise typer.Exit(1) from None
+    for f in result.files:
+        typer.echo(f"ok {f.path} ({f.count:,} items, decompressed sha256 {f.sha256})")
 
 
 @cli.command()

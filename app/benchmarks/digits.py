@@ -1,17 +1,19 @@
 """``digits``: scikit-learn's bundled 8×8 handwritten digits (1,797 images, 10 classes), fully offline.
 
-Splits (stratified by class, fixed seed): test 447, val 200, train 1,150. Pixel values 0..16 are scaled to
-[0, 1] and then normalised with the train split's mean/std. The second test set ("perturbed digits") is the
-held-out test set with each image shifted by one pixel in a random one of the 8 directions (zero fill) and
-Gaussian noise of σ = 0.1 (on the [0, 1] scale) added, clipped to [0, 1]; shifts and noise come from a fixed
-seed.
+Splits (stratified by class, fixed seed): test 447, val 200, train 1,150. Since ``digits-v2`` the 447 test
+images are cut into a public half (224, ``Splits.test``) and a private half (223, ``Splits.test_private``),
+both stratified with a fixed seed. Pixel values 0..16 are scaled to [0, 1] and then normalised with the train
+split's mean/std. The second test set ("perturbed digits", 224 images) is the public test half with each image
+shifted by one pixel in a random one of the 8 directions (zero fill) and Gaussian noise of σ = 0.1 (on the
+[0, 1] scale) added, clipped to [0, 1]; shifts and noise come from a fixed seed. It is built from the public
+half only, so that no near-copy of a private image is ever scored per entry.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from app.benchmarks.splits import Splits, make_splits, stratified_split
+from app.benchmarks.splits import Splits, make_splits, public_private, stratified_split
 
 SPLIT_SEED = 20240701
 PERTURB_SEED = 20240702
@@ -32,10 +34,20 @@ def raw_digits() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+CLASS_NAMES = tuple(str(d) for d in range(10))
+
+
 def split_indices(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(train, val, test) indices into the bundled data; fixed for the life of ``digits-v1``."""
+    """(train, val, test) indices into the bundled data; fixed since ``digits-v1`` (test = both halves)."""
     test, val, train = stratified_split(y, (TEST_SIZE, VAL_SIZE, -1), SPLIT_SEED)
     return train, val, test
+
+
+def test_halves(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(public, private) indices into the bundled data: the test indices cut in two stratified halves."""
+    _, _, test = split_indices(y)
+    public, private = public_private(y[test])
+    return test[public], test[private]
 
 
 def shift_images(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
@@ -61,10 +73,12 @@ def perturb(x: np.ndarray, seed: int = PERTURB_SEED, sigma: float = NOISE_SIGMA)
 
 def load() -> Splits:
     x, y = raw_digits()
-    train, val, test = split_indices(y)
+    train, val, _ = split_indices(y)
+    public, private = test_halves(y)
     return make_splits(
         (x[train], y[train]),
         (x[val], y[val]),
-        (x[test], y[test]),
-        (perturb(x[test]), y[test]),
+        (x[public], y[public]),
+        (perturb(x[public]), y[public]),
+        test_private=(x[private], y[private]),
     )

@@ -12,7 +12,9 @@ Correct by construction: curves are placed one by one with rejection sampling so
 at its ends) touches another, not even diagonally. On a dense (undashed) render the two dots are therefore
 8-connected exactly when they sit on the same curve; ``dense_render`` exposes that render for the tests.
 
-Splits: train 4,000, val 500, test 1,000 (each exactly half positive), from separate fixed seeds. Second test
+Splits: train 4,000, val 500, test 1,000 (each exactly half positive), from separate fixed seeds. Since
+``pathfinder-v2`` the 1,000 test images are cut into a public half (500, ``Splits.test``) and a private half
+(500, ``Splits.test_private``), stratified by label with a fixed seed. Second test
 set ("longer, more cluttered paths", 1,000 images): main curves of 14 instead of 9 steps, and up to 6 shorter
 distractors instead of up to 4 (a distractor that finds no free room is left out; that never depends on the
 label).
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.benchmarks.splits import Splits, make_splits
+from app.benchmarks.splits import Splits, make_splits, public_private
 
 SIZE = 32
 TRAIN_SIZE, VAL_SIZE, TEST_SIZE, TEST2_SIZE = 4000, 500, 1000, 1000
@@ -34,6 +36,8 @@ SEEDS = {"train": 101, "val": 102, "test": 103, "test2": 104}
 # are redrawn (for both labels alike): with short curves the dot distance otherwise gives the label away
 # (ROC AUC 0.63 with 12-pixel curves without this rule).
 MAX_DISTANCE_MISMATCH = 1.0
+
+CLASS_NAMES = ("not connected", "connected")
 
 # 3×3 neighbourhood offsets (dy, dx): a dot's footprint and the one-pixel dilation used to keep curves apart.
 _NEIGHBOURS = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], dtype=np.int64)
@@ -226,4 +230,8 @@ def load() -> Splits:
         )
     }
     pairs = {name: (p.images, p.labels) for name, p in parts.items()}
-    return make_splits(pairs["train"], pairs["val"], pairs["test"], pairs["test2"])
+    x, y = pairs["test"]
+    public, private = public_private(y)
+    return make_splits(
+        pairs["train"], pairs["val"], (x[public], y[public]), pairs["test2"], test_private=(x[private], y[private])
+    )

@@ -19,27 +19,36 @@ _IDX_TYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 
 CIFAR_IMAGE_BYTES = 3 * 32 * 32
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (gzip-compressed if it ends in ``.gz``) as an array of its declared type and shape."""
+def read_raw(path: Path) -> bytes:
+    """A file's bytes, gunzipped when its name ends in ``.gz``; ValueError naming the file if that fails."""
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise ValueError(f"{path}: not a readable gzip file ({exc})") from exc
+
+
+def parse_idx(raw: bytes, where: object) -> np.ndarray:
+    """Decompressed IDX bytes as an array of their declared type and shape; errors name ``where``."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path}: bad IDX magic number {raw[:4].hex() or '(empty)'}")
+        raise ValueError(f"{where}: bad IDX magic number {raw[:4].hex() or '(empty)'}")
     ndim = raw[3]
     header = 4 + 4 * ndim
     if ndim == 0 or len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header")
+        raise ValueError(f"{where}: truncated IDX header")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ValueError(f"{path}: IDX shape {shape} needs {expected} data bytes, file has {len(raw) - header}")
+        raise ValueError(f"{where}: IDX shape {shape} needs {expected} data bytes, file has {len(raw) - header}")
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (gzip-compressed if it ends in ``.gz``) as an array of its declared type and shape."""
+    return parse_idx(read_raw(path), path)
 
 
 def read_idx_images(path: Path, size: int = 28) -> np.ndarray:

@@ -9,7 +9,9 @@ decisions.
 
 Foreground colours, background colour, position, size and a small rotation are random per image, so neither
 colour nor position tells the class. Sizes: train 4,000, val 500, test 1,000, cue-conflict 1,000, each with
-classes exactly balanced; every split has its own fixed seed.
+classes exactly balanced; every split has its own fixed seed. Since ``shapes-v2`` the 1,000 test images are cut
+into a public half (500, ``Splits.test``) and a private half (500, ``Splits.test_private``), stratified by class
+with a fixed seed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.benchmarks.splits import Splits, make_splits
+from app.benchmarks.splits import Splits, make_splits, public_private
 
 SIZE = 32
 SHAPES = ("circle", "square", "triangle", "plus", "diamond", "ring", "star", "half-disc")
@@ -184,6 +186,14 @@ def shape_bias(pred: np.ndarray, shape_y: np.ndarray, texture_y: np.ndarray) -> 
 def load() -> Splits:
     train = generate(TRAIN_SIZE, SEEDS["train"], conflict=False)
     val = generate(VAL_SIZE, SEEDS["val"], conflict=False)
-    test = generate(TEST_SIZE, SEEDS["test"], conflict=False)
+    x, y, _ = generate(TEST_SIZE, SEEDS["test"], conflict=False)
     test2 = generate(TEST2_SIZE, SEEDS["test2"], conflict=True)
-    return make_splits(train[:2], val[:2], test[:2], test2[:2], test2_texture_y=test2[2])
+    public, private = public_private(y)
+    return make_splits(
+        train[:2],
+        val[:2],
+        (x[public], y[public]),
+        test2[:2],
+        test_private=(x[private], y[private]),
+        test2_texture_y=test2[2],
+    )

@@ -1,7 +1,8 @@
 """Arrays handed to the training loop, and the helpers that carve and normalise them.
 
 Every benchmark returns a ``Splits``: train, val (carved from the training data with fixed indices), test
-(evaluated once, at the end) and an optional second test set (a shifted distribution). Images are float32
+(the public half of the test distribution, evaluated once, at the end), test_private (the other half: never
+shown per entry) and an optional second test set (a shifted distribution that measures robustness). Images are float32
 NCHW, normalised with the per-channel mean/std of the *train* split, so nothing about val/test leaks into
 training. The arrays are read-only because loads are cached in-process and shared between callers.
 """
@@ -73,6 +74,20 @@ def stratified_split(y: np.ndarray, sizes: tuple[int, ...], seed: int) -> list[n
     return [np.sort(ranked[a:b]) for a, b in itertools.pairwise(cuts)]
 
 
+PRIVATE_TEST_SEED = 20_250_614
+"""Seed of the public/private halves of every built-in test set (fixed for the life of a recipe version)."""
+
+
+def public_private(y: np.ndarray, seed: int = PRIVATE_TEST_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed stratified halves of a test set's indices: (public, private), public taking the odd one out.
+
+    Both halves keep the class proportions of ``y`` (``stratified_split``), so they measure the same
+    distribution; the private half is what shows tuning to the public one.
+    """
+    public, private = stratified_split(y, ((len(y) + 1) // 2, -1), seed)
+    return public, private
+
+
 TRAIN_SUBSET_SEED = 20_211
 """Seed of the training-set fraction subsets: fixed, and independent of every run's seed, so all seeds and all
 variants of a study train on the very same images."""
@@ -121,6 +136,7 @@ def make_splits(
     test: tuple[np.ndarray, np.ndarray],
     test2: tuple[np.ndarray, np.ndarray] | None = None,
     *,
+    test_private: tuple[np.ndarray, np.ndarray] | None = None,
     test2_texture_y: np.ndarray | None = None,
     scale: float = 1.0,
 ) -> Splits:
@@ -155,4 +171,5 @@ def make_splits(
         mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std),
         test2_texture_y=tex,
+        test_private=one(test_private) if test_private is not None else None,
     )

@@ -17,7 +17,9 @@ from app.benchmarks import readers
 from app.benchmarks.sources import SOURCES, datasets_for
 from app.benchmarks.splits import Splits, make_splits, stratified_split
 
-STANDARD_SLUGS = ("mnist", "fashion_mnist", "cifar10", "cifar100", "svhn")
+# Fashion-MNIST is a built-in since fashion_mnist-v2 (``app.benchmarks.fashion_mnist``); `archarena data fetch
+# fashion_mnist` still downloads its files from a mirror into the same folder.
+STANDARD_SLUGS = ("mnist", "cifar10", "cifar100", "svhn")
 VAL_SIZE = 5000
 VAL_SEED = 20240703
 QMNIST_MNIST_OVERLAP = 10_000
@@ -105,10 +107,9 @@ def load(slug: str, data_dir: Path | None) -> Splits:
     root = resolve_data_dir(data_dir)
     require_files(slug, root)
     test2: tuple[np.ndarray, np.ndarray] | None = None
-    if slug in ("mnist", "fashion_mnist"):
+    if slug == "mnist":
         full_train, test = _mnist_like(slug, root)
-        if slug == "mnist":
-            test2 = _qmnist_extra(root)
+        test2 = _qmnist_extra(root)
     elif slug in ("cifar10", "cifar100"):
         full_train, test = _cifar(slug, root)
         if slug == "cifar10":

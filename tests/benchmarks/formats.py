@@ -11,10 +11,16 @@ import numpy as np
 import scipy.io
 
 
-def write_idx(path: Path, array: np.ndarray, type_code: int = 0x08) -> Path:
+def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
     dtype = {0x08: ">u1", 0x0C: ">i4"}[type_code]
     header = bytes([0, 0, type_code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
-    path.write_bytes(gzip.compress(header + array.astype(dtype).tobytes()))
+    return header + array.astype(dtype).tobytes()
+
+
+def write_idx(path: Path, array: np.ndarray, type_code: int = 0x08, *, compress: bool = True) -> Path:
+    """An IDX file, gzip-compressed unless ``compress`` is False."""
+    data = idx_bytes(array, type_code)
+    path.write_bytes(gzip.compress(data) if compress else data)
     return path
 
 

@@ -58,3 +58,15 @@ def test_standard_sets_load_from_official_format_files(tmp_path: Path) -> None:
     assert c10.train.x.shape == (54, 3, 32, 32) and c10.test.x.shape == (10, 3, 32, 32)
     assert c10.test2 is not None and c10.test2.x.shape == (7, 3, 32, 32)
     assert len(mnist.mean) == 1 and len(c10.mean) == 3
+
+
+def test_builtins_have_private_halves_and_v2_recipes() -> None:
+    for b in all_benchmarks():
+        assert (b.data == "download") == (not b.builtin), b.slug
+        assert b.n_test > 0 and b.n_test_private >= 0 and b.n_test2 >= 0
+        assert len(b.class_names) in (0, b.num_classes)
+        if b.builtin:  # public and private halves of one test distribution, and a recipe that says so
+            assert b.n_test_private > 0 and abs(b.n_test - b.n_test_private) <= 1, b.slug
+            assert b.recipe.version == f"{b.slug}-v2"
+            assert b.class_names
+    assert get_benchmark("fashion_mnist").builtin and get_benchmark("fashion_mnist").data == "package"
