@@ -110,7 +110,7 @@ def lineage_members(session: Session, benchmark: str, recipe_version: str) -> li
     query = (
         select(Submission)
         .where(Submission.benchmark == benchmark, Submission.recipe_version == recipe_version)
-        .options(selectinload(Submission.runs))
+        .options(selectinload(Submission.user), selectinload(Submission.runs))
         .order_by(Submission.id)
     )
     return list(session.scalars(query))

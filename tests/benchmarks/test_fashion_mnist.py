@@ -45,7 +45,7 @@ def test_import_verifies_the_official_files(fmnist_import: tuple[Path, ImportRes
 def test_cli_import_registers_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     require_fashion_mnist_package()
     from app.cli import cli
-    from app.config import get_settings
+    from app.core.config import get_settings
 
     monkeypatch.setenv("ARCHARENA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ARCHARENA_HOME", str(tmp_path))
