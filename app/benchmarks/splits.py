@@ -45,7 +45,7 @@ class Splits:
     # For cue-conflict second test sets (``shapes``): the class whose texture each test2 image carries.
     test2_texture_y: np.ndarray | None = None
     # The private half of the test distribution: never shown per entry; public-minus-private accuracy measures
-    # tuning to the public test set. None until a benchmark defines it.
+    # tuning to the public test set. Every built-in has one; None for the standard sets.
     test_private: ArraySplit | None = None
 
 
