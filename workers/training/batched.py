@@ -14,6 +14,7 @@ error ends every member still training.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -48,6 +49,8 @@ from workers.training.version import code_version
 if TYPE_CHECKING:
     from app.benchmarks.recipes import Recipe
     from app.benchmarks.splits import Splits
+
+log = logging.getLogger(__name__)
 
 Outcome = TrainResult | TrainingFailed
 MemberCallback = Callable[[Hashable, EpochMetrics], None]
@@ -250,7 +253,12 @@ class _BatchedRun:
         self._last_poll = now
         out = set()
         for i, lane in enumerate(self.alive):
-            if check(lane.member.key):
+            try:
+                stop = check(lane.member.key)
+            except Exception:  # a failed check (a database blip) must not end the batch: ask again later
+                log.warning("should_stop(%r) raised; training on", lane.member.key, exc_info=True)
+                continue
+            if stop:
                 lane.outcome = TrainingFailed("stopped", f"stopped on request at epoch {epoch}", epoch)
                 out.add(i)
         return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,18 +64,52 @@ class EagerStep:
         """The stack changed shape (a member left): nothing to redo for an eager step."""
 
 
+StepOutputs = tuple[torch.Tensor, torch.Tensor]
+Capture = Callable[[Callable[[], StepOutputs]], tuple[Callable[[], None], StepOutputs]]
+"""Records ``fn`` (one training step on the static batch) without running it; returns a replay function and
+the outputs that each replay overwrites in place."""
+
+
+def cuda_capture(fn: Callable[[], StepOutputs]) -> tuple[Callable[[], None], StepOutputs]:
+    """``Capture`` with a CUDA graph."""
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        outputs = fn()
+    torch.cuda.synchronize()
+    return graph.replay, outputs
+
+
+def side_stream(fn: Callable[[], StepOutputs]) -> StepOutputs:
+    """Run an eager warm-up step on a side stream, as torch's whole-network capture example does."""
+    current = torch.cuda.current_stream()
+    side = torch.cuda.Stream()
+    side.wait_stream(current)
+    with torch.cuda.stream(side):
+        out = fn()
+    current.wait_stream(side)
+    return out
+
+
 class GraphedStep:
     """The batched step captured as one CUDA graph after ``WARMUP_STEPS`` eager steps (real training steps
-    with the run's own batches, on a side stream as torch's whole-network capture example does)."""
+    with the run's own batches). ``capture`` and ``warm`` are the CUDA mechanisms; tests pass CPU stand-ins
+    to exercise the bookkeeping (warm-up, static batch, first-replay check, fall-back, re-capture)."""
 
     def __init__(self, stacked: StackedModel, optimizer: torch.optim.Optimizer, *, label_smoothing: float,
-                 grad_clip: float | None) -> None:  # fmt: skip
+                 grad_clip: float | None, capture: Capture = cuda_capture,
+                 warm: Callable[[Callable[[], StepOutputs]], StepOutputs] = side_stream) -> None:  # fmt: skip
         self.stacked, self.optimizer = stacked, optimizer
-        kwargs = {"label_smoothing": label_smoothing, "grad_clip": grad_clip, "autocast_cache": False}
-        self._eager = batched_step_fn(stacked, optimizer, **kwargs)  # type: ignore[arg-type]
-        self._captured = batched_step_fn(stacked, optimizer, zero_grad=False, **kwargs)  # type: ignore[arg-type]
+        self._eager = batched_step_fn(
+            stacked, optimizer, label_smoothing=label_smoothing, grad_clip=grad_clip, autocast_cache=False
+        )
+        self._captured = batched_step_fn(
+            stacked, optimizer, label_smoothing=label_smoothing, grad_clip=grad_clip, zero_grad=False,
+            autocast_cache=False,
+        )  # fmt: skip
+        self._capture_fn, self._warm_fn = capture, warm
         self._label_smoothing = label_smoothing
-        self.graph: torch.cuda.CUDAGraph | None = None
+        self.replay: Callable[[], None] | None = None
         self.static: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self.warm = 0
         self.verified = False
@@ -88,15 +122,15 @@ class GraphedStep:
 
     def invalidate(self) -> None:
         """The stack changed shape: drop the graph (it points at the old tensors) and capture again later."""
-        self.graph, self.static, self.warm, self.verified = None, None, 0, False
+        self.replay, self.static, self.warm, self.verified = None, None, 0, False
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.fallback_reason is not None:
             return self._eager(x, y)
-        if self.graph is None and self.warm < WARMUP_STEPS:
+        if self.replay is None and self.warm < WARMUP_STEPS:
             self.warm += 1
-            return self._side_stream(x, y)
-        if self.graph is None:
+            return self._warm_fn(lambda: self._eager(x, y))
+        if self.replay is None:
             try:
                 self._capture(x, y)
             except RuntimeError as exc:
@@ -105,32 +139,20 @@ class GraphedStep:
             return self._first_replay(x, y)
         return self._replay(x, y)
 
-    def _side_stream(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        side = torch.cuda.Stream(device=x.device)
-        side.wait_stream(torch.cuda.current_stream(x.device))
-        with torch.cuda.stream(side):
-            out = self._eager(x, y)
-        torch.cuda.current_stream(x.device).wait_stream(side)
-        return out
-
     def _capture(self, x: torch.Tensor, y: torch.Tensor) -> None:
         t0 = time.perf_counter()
-        torch.cuda.synchronize(x.device)
         sx, sy = x.clone(), y.clone()
         self.optimizer.zero_grad(set_to_none=True)  # the gradients become the graph's own memory
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            loss, correct = self._captured(sx, sy)
-        torch.cuda.synchronize(x.device)
-        self.graph, self.static = graph, (sx, sy, loss, correct)
+        replay, (loss, correct) = self._capture_fn(lambda: self._captured(sx, sy))
+        self.replay, self.static = replay, (sx, sy, loss, correct)
         self.capture_seconds += time.perf_counter() - t0
 
     def _replay(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        assert self.graph is not None and self.static is not None
+        assert self.replay is not None and self.static is not None
         sx, sy, loss, correct = self.static
         sx.copy_(x)
         sy.copy_(y)
-        self.graph.replay()
+        self.replay()
         return loss.clone(), correct.clone()
 
     def _first_replay(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -155,7 +177,7 @@ class GraphedStep:
     def _fall_back(self, reason: str, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         log.warning("CUDA graph step disabled for this run: %s", reason)
         self.fallback_reason = reason
-        self.graph, self.static = None, None
+        self.replay, self.static = None, None
         self.optimizer.zero_grad(set_to_none=True)
         return self._eager(x, y)
 

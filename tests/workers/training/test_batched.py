@@ -211,6 +211,18 @@ def test_a_stop_request_ends_that_member_within_an_epoch(
         assert_same_run(singles[s], out[s], sizes(digits_splits))
 
 
+def test_a_failing_stop_check_does_not_end_the_batch(
+    tiny_factory: Factory, digits_splits: Splits, recipe: Recipe
+) -> None:
+    def flaky(key: Hashable) -> bool:
+        raise ConnectionError("database went away")
+
+    out = train_models_batched(
+        tiny_factory, digits_splits, recipe, [Member("a", 0)], max_epochs=1, options=BatchOptions(should_stop=flaky)
+    )
+    assert isinstance(out["a"], TrainResult)
+
+
 def test_a_raising_callback_stops_only_its_member(tiny_factory: Factory, digits_splits: Splits, recipe: Recipe) -> None:
     class Lost(Exception):
         pass

@@ -5,6 +5,7 @@ one, per-member gradient clipping, the step-mode choice, the step-state cache, t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -15,7 +16,15 @@ from app.benchmarks.registry import get_benchmark
 from app.zoo.build import build_model
 from app.zoo.presets import PRESETS, PUBLISHED_INPUT
 from app.zoo.spec import parse_spec
-from workers.training.graphs import EagerStep, StepState, StepStateCache, choose_step_mode
+from workers.training.graphs import (
+    WARMUP_STEPS,
+    Capture,
+    EagerStep,
+    GraphedStep,
+    StepState,
+    StepStateCache,
+    choose_step_mode,
+)
 from workers.training.memory import estimate_batched_memory, saved_activation_bytes
 from workers.training.stacked import StackedModel, clip_per_member, stochastic_reason, unverified_modules
 from workers.training.train_spec import BATCH_ON_CPU, can_batch, estimate_memory, members_that_fit
@@ -210,3 +219,89 @@ def test_can_batch_says_why() -> None:
     unfit = parse_spec({"preset": "tiny_vit_digits", "overrides": {"stem": {"patch_size": 3}}})
     ok, why = can_batch(unfit, bench, 3, "cuda")
     assert not ok and "does not build" in why
+
+
+# ---------------------------------------------------------------- the captured step's bookkeeping, on CPU
+
+
+def _graph_pair(preset: str = "tiny_resnet_digits") -> tuple[list[StepState], list[torch.Tensor], list[torch.Tensor]]:
+    """Two identical (stacked model, AdamW) states, and a few random batches for 2 members."""
+    states = []
+    for _ in range(2):
+        stacked = StackedModel(models_for(preset, (0, 1)), torch.device("cpu"))
+        opt = torch.optim.AdamW(list(stacked.params.values()), lr=1e-2)
+        states.append(StepState(stacked, opt, EagerStep(stacked, opt, label_smoothing=0.0, grad_clip=1.0)))
+    gen = torch.Generator().manual_seed(0)
+    xs = [torch.randn(2, 16, 1, 8, 8, generator=gen) for _ in range(7)]
+    ys = [torch.randint(0, 10, (2, 16), generator=gen) for _ in range(7)]
+    return states, xs, ys
+
+
+def _fake_capture(opt: torch.optim.Optimizer, log: list[str], corrupt: float = 1.0) -> Capture:
+    """A CPU stand-in for ``cuda_capture``: records without running; a replay runs the step and writes the
+    static outputs in place, with fresh gradients as a graph's backward gives (``corrupt`` scales the loss
+    it reports, to simulate a wrong graph)."""
+
+    def capture(
+        fn: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    ) -> tuple[Callable[[], None], tuple[torch.Tensor, torch.Tensor]]:
+        log.append("capture")
+        out = (torch.empty(2), torch.empty(2, dtype=torch.int64))
+
+        def replay() -> None:
+            log.append("replay")
+            opt.zero_grad(set_to_none=True)
+            loss, correct = fn()
+            out[0].copy_(loss * corrupt)
+            out[1].copy_(correct)
+
+        return replay, out
+
+    return capture
+
+
+def _run(step: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]], xs: list[torch.Tensor],
+         ys: list[torch.Tensor]) -> list[torch.Tensor]:  # fmt: skip
+    return [step(x, y)[0] for x, y in zip(xs, ys, strict=True)]
+
+
+def _same_params(a: StackedModel, b: StackedModel) -> bool:
+    return all(torch.equal(a.params[n], b.params[n]) for n in a.params)
+
+
+def test_graphed_step_warms_up_captures_once_and_replays() -> None:
+    (graphed, eager), xs, ys = _graph_pair()
+    log: list[str] = []
+    step = GraphedStep(graphed.stacked, graphed.optimizer, label_smoothing=0.0, grad_clip=1.0,
+                       capture=_fake_capture(graphed.optimizer, log), warm=lambda fn: fn())  # fmt: skip
+    got = _run(step, xs, ys)
+    want = _run(eager.step, xs, ys)
+    assert log == ["capture"] + ["replay"] * (len(xs) - WARMUP_STEPS)
+    assert step.mode == "cuda_graph" and step.verified and step.capture_seconds > 0
+    assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
+    assert _same_params(graphed.stacked, eager.stacked)
+    step.invalidate()  # a member left: warm up and capture again
+    _run(step, xs, ys)
+    assert log.count("capture") == 2
+
+
+@pytest.mark.parametrize("failure", ["mismatch", "raises"])
+def test_a_bad_graph_falls_back_to_eager_with_state_restored(failure: str) -> None:
+    (graphed, eager), xs, ys = _graph_pair()
+    log: list[str] = []
+    capture = _fake_capture(graphed.optimizer, log, corrupt=1.5)
+    if failure == "raises":
+
+        def capture(
+            fn: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+        ) -> tuple[Callable[[], None], tuple[torch.Tensor, torch.Tensor]]:
+            raise RuntimeError("operation not permitted when stream is capturing")
+
+    step = GraphedStep(graphed.stacked, graphed.optimizer, label_smoothing=0.0, grad_clip=1.0, capture=capture,
+                       warm=lambda fn: fn())  # fmt: skip
+    got = _run(step, xs, ys)
+    want = _run(eager.step, xs, ys)
+    assert step.mode == "eager" and step.fallback_reason is not None
+    assert ("disagreed" if failure == "mismatch" else "capture failed") in step.fallback_reason
+    assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
+    assert _same_params(graphed.stacked, eager.stacked)  # the disagreeing replay's update was undone
