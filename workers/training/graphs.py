@@ -5,8 +5,8 @@ and the GPU waits on the CPU. Capturing the whole step (forward, backward, per-m
 optimiser update) once and replaying it turns those launches into one. Why a hand-captured graph rather than
 ``torch.compile(mode="reduce-overhead")``: capture costs milliseconds where a cold compile costs tens of
 seconds per shape (more than a whole digits run), and nothing in the step changes between replays except
-the batch and the learning rate, which live in fixed device memory (``static_x``/``static_y`` and the
-optimiser's tensor learning rate, filled by ``set_lr``).
+the batch and the learning rate, which live in fixed device memory (the static batch that each replay reads,
+and the optimiser's tensor learning rate, filled in place by ``set_lr``).
 
 Safety: the first replay after a capture is checked against an eager forward pass on the same batch; on a
 mismatch, or if capture raises, the step falls back to eager for the rest of the run (its state is restored

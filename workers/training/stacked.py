@@ -1,8 +1,8 @@
 """S copies of one architecture trained as one model: parameters and buffers stacked along a leading member
 axis, run with ``torch.func.vmap`` over ``functional_call`` of one template module.
 
-Why vmap and not hand-written grouped convolutions (both were measured on CPU, see the closing note of the
-batched-seeds issue): vmap batches *every* op the zoo uses (attention, LayerNorm, GroupNorm, token MLPs,
+Why vmap and not hand-written grouped convolutions (both measured on CPU: ``bench/seed_batching.py
+--grouped``): vmap batches *every* op the zoo uses (attention, LayerNorm, GroupNorm, token MLPs,
 concatenations, zero-padding shortcuts, per-sample dynamic kernels) with one generic mechanism, and its rule
 for a convolution with a batched weight is itself a grouped convolution; BatchNorm's rule folds the member
 axis into the channels, so running statistics stay per member. A hand-grouped model was faster on CPU for

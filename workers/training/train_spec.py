@@ -27,10 +27,10 @@ from workers.training.results import EpochMetrics, Member, TrainResult
 from workers.training.stacked import stochastic_reason, unverified_modules
 
 BATCH_ON_CPU = False
-"""Whether ``can_batch`` says yes on CPU. Measured with bench/seed_batching.py (closing note of the
-batched-seeds issue): a CPU core is already busy with one tiny model, so stacking seeds saves little on most
-digits models and is slower on the BatchNorm-heavy CNNs (grouped convolutions and vmap's BatchNorm rule cost
-more there than they save); the reference path also reproduces bit for bit on CPU."""
+"""Whether ``can_batch`` says yes on CPU. Measured with ``bench/seed_batching.py`` (CPU-time ratios): a CPU
+core is already busy with one tiny model, so stacking seeds saves little on most digits models and is slower
+on the BatchNorm-heavy CNNs (grouped convolutions and vmap's BatchNorm rule cost more there than they save);
+the reference path also reproduces bit for bit on CPU."""
 
 
 def _splits(benchmark: Benchmark, data_dir: Path | None, train_fraction: float | None) -> Splits:
