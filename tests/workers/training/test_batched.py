@@ -110,13 +110,16 @@ def test_batched_seeds_match_one_by_one(preset_runs: dict[str, object], digits_s
     assert abs(single[0].test_loss - single[1].test_loss) > 100 * LOSS_ATOL
 
 
-def test_batched_results_say_how_they_ran(preset_runs: dict[str, object]) -> None:
+def test_batched_results_say_how_they_ran(preset_runs: dict[str, object], digits_splits: Splits) -> None:
     batched = preset_runs["batched"]
     assert isinstance(batched, dict)
+    private = digits_splits.test_private
     for r in batched.values():
         assert r.batch_members == 3 and r.step_mode == "eager" and r.capture_seconds == 0.0
         assert r.images_per_second > 0 and r.wall_seconds > r.epochs[-1].elapsed_s
-        assert r.n_test == 447 and r.n_test_private is None and r.test_private_acc is None
+        assert r.n_test == len(digits_splits.test)
+        assert r.n_test_private == (len(private) if private is not None else None)
+        assert (r.test_private_acc is None) == (private is None)
 
 
 def test_per_member_callbacks_arrive_in_order(preset_runs: dict[str, object]) -> None:
