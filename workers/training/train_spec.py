@@ -192,17 +192,19 @@ def can_batch(
     *,
     data_dir: Path | None = None,
     train_fraction: float | None = None,
+    allow_cpu: bool = BATCH_ON_CPU,
 ) -> tuple[bool, str]:
     """Whether ``train_batched`` should train ``n_members`` runs of ``spec`` on ``device`` together, and why
     (or why not). No: a model that draws random numbers in training (drop path, dropout), a module type not
-    verified under vmap, a CPU device (``BATCH_ON_CPU``), or an estimated peak above ``memory_budget_bytes``
-    (None: no budget). One member is fine where batching is: on CUDA it gets the captured-graph step."""
+    verified under vmap, a CPU device unless ``allow_cpu`` (default ``BATCH_ON_CPU``; an end-to-end test of
+    the batched path on a CPU-only machine sets it), or an estimated peak above ``memory_budget_bytes`` (None:
+    no budget). One member is fine where batching is: on CUDA it gets the captured-graph step."""
     if n_members < 1:
         return False, "no members"
     reason = _structural_reason(spec, benchmark)
     if reason is not None:
         return False, reason
-    if torch.device(device).type == "cpu" and not BATCH_ON_CPU:
+    if torch.device(device).type == "cpu" and not allow_cpu:
         return False, "on CPU runs train one by one: batching seeds measured no faster there (BATCH_ON_CPU)"
     estimate = estimate_memory(spec, benchmark, n_members, device, data_dir=data_dir, train_fraction=train_fraction)
     gib = estimate.total / 2**30

@@ -207,6 +207,7 @@ def test_can_batch_says_why() -> None:
     assert ok and "GiB" in why
     ok, why = can_batch(spec, bench, 3, "cpu")
     assert ok == BATCH_ON_CPU and ("CPU" in why or ok)
+    assert can_batch(spec, bench, 3, "cpu", allow_cpu=True)[0]
     need = estimate_memory(spec, bench, 3, "cuda").total
     ok, why = can_batch(spec, bench, 3, "cuda", memory_budget_bytes=need - 1)
     assert not ok and "budget" in why
