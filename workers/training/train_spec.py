@@ -22,6 +22,7 @@ from app.zoo.build import build_model
 from app.zoo.spec import ArchSpec, spec_hash
 from workers.training.batched import BatchOptions, MemberCallback, Outcome, StopCheck, train_models_batched
 from workers.training.engine import train_model
+from workers.training.graphs import clear_step_cache
 from workers.training.memory import MemoryEstimate, estimate_batched_memory
 from workers.training.results import EpochMetrics, Member, TrainResult
 from workers.training.stacked import stochastic_reason, unverified_modules
@@ -77,6 +78,8 @@ def train(
     Raises ``TrainingFailed`` (kind ``diverged`` / ``oom`` / ``timeout`` / ``invalid_spec`` / ``error`` /
     ``stopped``).
     """
+    if torch.device(device).type == "cuda":
+        clear_step_cache()  # a batched run's cached graph must not sit beside this run in the worker's budget
     result = train_model(
         _factory(spec, benchmark),
         _splits(benchmark, data_dir, train_fraction),
