@@ -1,7 +1,7 @@
 """Check the training engine's CUDA path on a real GPU: bf16 autocast, channels_last, fused AdamW, CUDA-event
 timing, the failure kinds, and whether CUDA results agree with CPU ones.
 
-    python bench/cuda_check.py [--out cuda_check.json]
+    python bench/cuda_check.py --device cuda [--out cuda_check.json] [--only batched batched-failures memory]
 
 Prints one line per check with PASS/FAIL and the numbers behind it; exits 1 if any check failed. The suite
 cannot run this (CI has no GPU); run it when a GPU is at hand.
@@ -19,6 +19,18 @@ Checks:
 - ``oom``: with the allocator capped to a sliver of the card, training fails with kind ``oom`` and a message
   that says what to change; afterwards, uncapped, the same process trains again (memory was released).
 - ``timeout``: a 0.2 s time limit ends a run with kind ``timeout``.
+- ``batched:<preset>``: 3 seeds as one batched model with the CUDA-graph step against the same seeds one by one
+  on CUDA: the graph was captured and kept (no fallback), each seed's test accuracy within 3 points and the
+  mean within 1.5 points (bf16: the two paths round differently and training carries it on).
+- ``graph-vs-eager``: the same batch with the eager step: per-seed test accuracy within 3 points.
+- ``graph-cache``: the same spec and shape again: the cached graph is reused (capture 0 s) and the seeds'
+  numbers are those of the first batched run within 1 point.
+- ``batched-diverge``: one member with a NaN weight fails alone (kind ``diverged``); the others finish after
+  the stack shrinks (a second capture for 2 members) with accuracies within 3 points of their lone runs.
+- ``batched-stop``: ``should_stop`` for one member after its first epoch stops it; the others finish.
+- ``memory``: the estimated peak of a batched run (``estimate_batched_memory``, no overhead term) against
+  ``torch.cuda.max_memory_allocated`` of the real run: the estimate must not be below the measurement and
+  should be within 4× of it.
 """
 
 from __future__ import annotations
@@ -37,9 +49,11 @@ import torch
 from app.benchmarks.registry import Benchmark, get_benchmark
 from app.zoo.build import build_model
 from app.zoo.spec import parse_spec
+from workers.training.batched import BatchOptions, Outcome, train_models_batched
 from workers.training.engine import prepare_model, train_model
 from workers.training.evaluate import autocast_for
-from workers.training.results import TrainingFailed, TrainResult
+from workers.training.memory import estimate_batched_memory
+from workers.training.results import Member, TrainingFailed, TrainResult
 
 TRAIN_CASES = [
     ("digits", "tiny_resnet_digits"),
@@ -177,11 +191,114 @@ def check_timeout(report: Report, device: str) -> None:
     report.add("timeout", kind == "timeout", kind=kind)
 
 
+BATCHED_CASES = [("digits", "tiny_resnet_digits"), ("digits", "tiny_vit_digits"), ("shapes", "tiny_convformer_synth")]
+
+
+def batched(slug: str, preset: str, seeds: list[int], device: str, **options: Any) -> dict[object, Outcome]:
+    bench = get_benchmark(slug)
+    factory_fn = options.pop("factory", None) or factory(bench, preset)
+    max_epochs = options.pop("max_epochs", None)
+    opts = BatchOptions(spec_hash=preset, **options)
+    return train_models_batched(
+        factory_fn, bench.load(), bench.recipe, [Member(s, s) for s in seeds], device=device,
+        max_epochs=max_epochs, options=opts,
+    )  # fmt: skip
+
+
+def _accs(outcomes: dict[object, Outcome]) -> dict[object, float]:
+    return {k: o.test_acc for k, o in outcomes.items() if isinstance(o, TrainResult)}
+
+
+def check_batched(report: Report, device: str) -> None:
+    from workers.training.graphs import clear_step_cache
+
+    seeds = [0, 1, 2]
+    for slug, preset in BATCHED_CASES:
+        clear_step_cache()
+        t0 = time.perf_counter()
+        lone = {s: train(slug, preset, s, device).test_acc for s in seeds}
+        t1 = time.perf_counter()
+        out = batched(slug, preset, seeds, device)
+        t2 = time.perf_counter()
+        ok_runs = [o for o in out.values() if isinstance(o, TrainResult)]
+        modes = {o.step_mode for o in ok_runs}
+        got = _accs(out)
+        gaps = [abs(got.get(s, -1.0) - lone[s]) for s in seeds]
+        mean_gap = abs(statistics.mean(got.values()) - statistics.mean(lone.values())) if got else 1.0
+        ok = len(ok_runs) == 3 and modes == {"cuda_graph"} and max(gaps) <= 0.03 and mean_gap <= 0.015
+        report.add(
+            f"batched:{slug}:{preset}", ok, modes=",".join(sorted(modes)), max_acc_gap=max(gaps),
+            mean_gap=mean_gap, one_by_one_s=t1 - t0, batched_s=t2 - t1,
+            capture_s=max((o.capture_seconds for o in ok_runs), default=0.0),
+        )  # fmt: skip
+        if preset != "tiny_resnet_digits":
+            continue
+        eager = _accs(batched(slug, preset, seeds, device, step_mode="eager"))
+        gap = max(abs(eager.get(s, -1.0) - got.get(s, -2.0)) for s in seeds)
+        report.add("graph-vs-eager", gap <= 0.03, max_acc_gap=gap)
+        again = batched(slug, preset, seeds, device)
+        captures = [o.capture_seconds for o in again.values() if isinstance(o, TrainResult)]
+        gap = max(abs(_accs(again).get(s, -1.0) - got.get(s, -2.0)) for s in seeds)
+        report.add("graph-cache", captures == [0.0] * 3 and gap <= 0.01, capture_s=max(captures, default=-1.0),
+                   max_acc_gap=gap)  # fmt: skip
+
+
+def check_batched_failures(report: Report, device: str) -> None:
+    bench = get_benchmark("digits")
+    base = factory(bench, "tiny_resnet_digits")
+
+    def poisoned() -> torch.nn.Module:
+        model = base()
+        if torch.initial_seed() == 1:
+            with torch.no_grad():
+                next(model.parameters()).fill_(float("nan"))
+        return model
+
+    out = batched("digits", "tiny_resnet_digits", [0, 1, 2], device, factory=poisoned, max_epochs=3)
+    failed = out[1]
+    lone = {s: train("digits", "tiny_resnet_digits", s, device, max_epochs=3).test_acc for s in (0, 2)}
+    got = _accs(out)
+    gap = max(abs(got.get(s, -1.0) - lone[s]) for s in (0, 2))
+    ok = isinstance(failed, TrainingFailed) and failed.kind == "diverged" and gap <= 0.03
+    report.add("batched-diverge", ok, failed_kind=getattr(failed, "kind", "none"), max_acc_gap=gap)
+    seen: dict[object, int] = {0: 0, 1: 0, 2: 0}
+
+    def count(key: object, _m: Any) -> None:
+        seen[key] += 1
+
+    out = batched("digits", "tiny_resnet_digits", [0, 1, 2], device, max_epochs=3, on_epoch=count,
+                  should_stop=lambda k: k == 0 and seen[0] >= 1)  # fmt: skip
+    stopped = out[0]
+    ok = isinstance(stopped, TrainingFailed) and stopped.kind == "stopped" and seen == {0: 1, 1: 3, 2: 3}
+    report.add("batched-stop", ok, epochs_seen=str(seen))
+
+
+def check_memory(report: Report, device: str) -> None:
+    from workers.training.graphs import clear_step_cache
+
+    bench = get_benchmark("shapes")
+    for preset, members in (("tiny_resnet_32", 3), ("tiny_vit_32", 3)):
+        clear_step_cache()
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        batched("shapes", preset, list(range(members)), device, max_epochs=1, reuse_step_state=False)
+        peak = torch.cuda.max_memory_allocated() - before
+        est = estimate_batched_memory(factory(bench, preset), bench.load(), bench.recipe, members, torch.device(device))
+        predicted = est.total - est.overhead
+        ok = predicted >= peak and predicted <= 4 * peak
+        report.add(f"memory:{preset}", ok, members=members, measured_mib=peak / 2**20, estimated_mib=predicted / 2**20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--out", help="write the rows as JSON here")
-    parser.add_argument("--only", nargs="*", help="run only these checks (bf16, grads, train, seed, cpu, timeout, oom)")
+    parser.add_argument(
+        "--only", nargs="*",
+        help="run only these checks (bf16, grads, train, seed, cpu, timeout, batched, batched-failures, memory, oom)",
+    )  # fmt: skip
     args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("no CUDA device: this check needs a GPU")
@@ -189,7 +306,10 @@ def main() -> None:
     print(f"{torch.cuda.get_device_name(dev)}, torch {torch.__version__}, CUDA {torch.version.cuda}", flush=True)
     report = Report()
     trained: list[dict[str, Any]] = []
-    wanted = set(args.only or ["bf16", "grads", "train", "seed", "cpu", "timeout", "oom"])
+    wanted = set(
+        args.only
+        or ["bf16", "grads", "train", "seed", "cpu", "timeout", "batched", "batched-failures", "memory", "oom"]
+    )
     if "bf16" in wanted:
         check_bf16(report, dev)
     if "grads" in wanted:
@@ -202,6 +322,12 @@ def main() -> None:
         check_cpu_vs_cuda(report, args.device)
     if "timeout" in wanted:
         check_timeout(report, args.device)
+    if "batched" in wanted:
+        check_batched(report, args.device)
+    if "batched-failures" in wanted:
+        check_batched_failures(report, args.device)
+    if "memory" in wanted:
+        check_memory(report, args.device)
     if "oom" in wanted:
         check_oom(report, args.device)  # last: it caps the allocator (and restores it)
     if args.out:

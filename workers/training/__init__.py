@@ -1,8 +1,9 @@
 """The training loop: pure PyTorch (imports ``app.zoo`` and ``app.benchmarks`` only), no database or broker.
 
-Public API: ``workers.training.loop.train`` and the types in ``workers.training.results``.
+Public API: ``workers.training.train_spec`` (``train``, ``train_batched``, ``can_batch``) and the types in
+``workers.training.results``.
 """
 
-from workers.training.results import EpochMetrics, TrainingFailed, TrainResult
+from workers.training.results import EpochMetrics, Member, TrainingFailed, TrainResult
 
-__all__ = ["EpochMetrics", "TrainResult", "TrainingFailed"]
+__all__ = ["EpochMetrics", "Member", "TrainResult", "TrainingFailed"]

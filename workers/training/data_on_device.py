@@ -57,15 +57,16 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return max(1, n // batch_size)
 
 
-def epoch_batches(
+def epoch_arrays(
     split: DeviceSplit, batch_size: int, gen: torch.Generator, *, crop_padding: int = 0, flip: bool = False
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield one epoch of ``(x, y)`` batches: a fresh permutation drawn from ``gen``, augmented as a whole.
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """One epoch's images and labels in batch order, augmented, and the batch size: batch ``i`` is rows
+    ``i·size … (i+1)·size``.
 
-    The epoch's images are gathered in permuted order and augmented in one vectorised pass (in chunks, to
-    bound the padded copy), so every batch is a free slice (a view) and the step itself launches no data
-    kernels: on a GPU with a small model, per-step launch overhead, not arithmetic, is what a data pipeline
-    costs. Each image is augmented exactly as per-batch augmentation would; only the draw order differs.
+    A fresh permutation is drawn from ``gen``, the epoch's images are gathered in that order and augmented in
+    one vectorised pass (in chunks, to bound the padded copy). Every draw comes from ``gen`` in a fixed order,
+    so the batched engine, which calls this once per member with that member's generator, sees exactly the
+    batches a one-by-one run with the same seed sees.
     """
     n = len(split)
     size = min(batch_size, n)
@@ -74,9 +75,37 @@ def epoch_batches(
     x = augment(split.x[idx], crop_padding, flip, gen)
     if x.device.type == "cuda":
         x = x.contiguous(memory_format=torch.channels_last)  # a no-op unless the gather dropped the layout
-    y = split.y[idx]
-    for step in range(steps):
+    return x, split.y[idx], size
+
+
+def epoch_batches(
+    split: DeviceSplit, batch_size: int, gen: torch.Generator, *, crop_padding: int = 0, flip: bool = False
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield one epoch of ``(x, y)`` batches: a fresh permutation drawn from ``gen``, augmented as a whole.
+
+    Every batch is a free slice (a view) of ``epoch_arrays``, so the step itself launches no data kernels: on
+    a GPU with a small model, per-step launch overhead, not arithmetic, is what a data pipeline costs. Each
+    image is augmented exactly as per-batch augmentation would; only the draw order differs.
+    """
+    x, y, size = epoch_arrays(split, batch_size, gen, crop_padding=crop_padding, flip=flip)
+    for step in range(len(y) // size):
         yield x[step * size : (step + 1) * size], y[step * size : (step + 1) * size]
+
+
+def stacked_epoch(
+    split: DeviceSplit, batch_size: int, gens: list[torch.Generator], *, crop_padding: int = 0, flip: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """``epoch_arrays`` for several members at once, stacked on a leading member axis: ``x`` is (S, n, C, H,
+    W), ``y`` (S, n). Each member draws from its own generator, as its one-by-one run would; the stack is
+    filled member by member, so the peak is one epoch above the result."""
+    first_x, first_y, size = epoch_arrays(split, batch_size, gens[0], crop_padding=crop_padding, flip=flip)
+    x = first_x.new_empty((len(gens), *first_x.shape))
+    y = first_y.new_empty((len(gens), *first_y.shape))
+    x[0], y[0] = first_x, first_y
+    del first_x, first_y
+    for i, gen in enumerate(gens[1:], start=1):
+        x[i], y[i], _ = epoch_arrays(split, batch_size, gen, crop_padding=crop_padding, flip=flip)
+    return x, y, size
 
 
 def random_crop(x: torch.Tensor, padding: int, gen: torch.Generator) -> torch.Tensor:

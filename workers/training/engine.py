@@ -1,7 +1,7 @@
 """The training loop proper, below the spec/benchmark layer: a model factory, numpy splits and a recipe in,
 a ``TrainResult`` out.
 
-``workers.training.loop.train`` builds the model from a spec and loads the benchmark, then calls
+``workers.training.train_spec.train`` builds the model from a spec and loads the benchmark, then calls
 ``train_model``. Keeping this seam free of ``app.zoo`` lets tests and benchmarks drive the loop with any
 ``nn.Module``.
 
@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from app.benchmarks.splits import Splits
 
 EpochCallback = Callable[[EpochMetrics], None]
+
+STOP_POLL_S = 1.0
+"""A stop request (``should_stop``) is asked at the first step of every epoch and then at most once per this
+many seconds: it may be a database query, and a step on a GPU takes milliseconds."""
 StepFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -52,6 +56,7 @@ class _Options:
     compile_model: bool
     cpu_clock: Callable[[], float]
     t_start: float
+    should_stop: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -60,6 +65,7 @@ class _Progress:
 
     epoch: int = 0
     step_in_epoch: int = 0
+    last_stop_poll: float = -math.inf
 
 
 def capped_epochs(recipe_epochs: int, max_epochs: int | None) -> int:
@@ -194,12 +200,27 @@ def _check_time(t_start: float, limit: float | None, progress: _Progress) -> Non
         )
 
 
-def _device_splits(splits: Splits, device: torch.device) -> dict[str, DeviceSplit]:
+def _check_stop(should_stop: Callable[[], bool] | None, progress: _Progress, force: bool) -> None:
+    if should_stop is None:
+        return
+    now = time.monotonic()
+    if not force and now - progress.last_stop_poll < STOP_POLL_S:
+        return
+    progress.last_stop_poll = now
+    if should_stop():
+        raise TrainingFailed("stopped", f"stopped on request at epoch {progress.epoch}", progress.epoch)
+
+
+def device_splits(splits: Splits, device: torch.device) -> dict[str, DeviceSplit]:
+    """Every split of ``splits`` on the device, by name: train, val, test, and test_private, test2,
+    test2_texture (the second test's images scored against their texture class) when the benchmark has them."""
     out = {
         "train": to_device_split(splits.train.x, splits.train.y, device),
         "val": to_device_split(splits.val.x, splits.val.y, device),
         "test": to_device_split(splits.test.x, splits.test.y, device),
     }
+    if splits.test_private is not None:
+        out["test_private"] = to_device_split(splits.test_private.x, splits.test_private.y, device)
     if splits.test2 is not None:
         out["test2"] = to_device_split(splits.test2.x, splits.test2.y, device)
         if splits.test2_texture_y is not None:
@@ -223,14 +244,16 @@ def train_model(
     time_limit_s: float | None = None,
     compile_model: bool = False,
     cpu_clock: Callable[[], float] = time.perf_counter,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
-    """Train ``model_factory()`` on ``splits`` with ``recipe`` and ``seed`` (see ``loop.train``).
+    """Train ``model_factory()`` on ``splits`` with ``recipe`` and ``seed`` (see ``train_spec.train``).
 
     ``cpu_clock`` times training epochs on CPU; bench/train_efficiency.py passes ``time.process_time`` so that
-    other processes on a shared machine don't distort its ratios. Raises ``TrainingFailed`` with kind
-    diverged / oom / timeout / invalid_spec / error.
+    other processes on a shared machine don't distort its ratios. ``should_stop`` is asked between steps (at
+    the first step of each epoch, then at most every ``STOP_POLL_S``). Raises ``TrainingFailed`` with kind
+    diverged / oom / timeout / invalid_spec / error / stopped.
     """
-    opts = _Options(spec_hash, on_epoch, time_limit_s, compile_model, cpu_clock, time.perf_counter())
+    opts = _Options(spec_hash, on_epoch, time_limit_s, compile_model, cpu_clock, time.perf_counter(), should_stop)
     dev = torch.device(device)
     epochs = capped_epochs(recipe.epochs, max_epochs)
     progress = _Progress()
@@ -278,7 +301,7 @@ def _train(
     progress: _Progress,
     opts: _Options,
 ) -> TrainResult:
-    data = _device_splits(splits, dev)
+    data = device_splits(splits, dev)
     train_split = data["train"]
     model = prepare_model(model, dev, opts.compile_model)
     optimizer = build_optimizer(model, recipe, dev)
@@ -361,6 +384,7 @@ def _train_epoch(
     timer.start()
     batches = epoch_batches(split, recipe.batch_size, gen, crop_padding=recipe.crop_padding, flip=recipe.flip)
     for i, (x, y) in enumerate(batches):
+        _check_stop(opts.should_stop, progress, force=i == 0)
         lr = schedule(first_step + i)
         set_lr(optimizer, lr)
         loss, n_correct = step_fn(x, y)
@@ -394,7 +418,8 @@ def _final_result(
     train_seconds: float,
     images: int,
 ) -> TrainResult:
-    """Clean evaluation of the final model on train, test and test2, once; val is the last epoch's."""
+    """Clean evaluation of the final model on train, test, the private test and test2, once; val is the last
+    epoch's."""
     train_loss, train_acc = evaluate(model, data["train"], eval_bs)
     test_loss, test_acc = evaluate(model, data["test"], eval_bs)
     test2_loss: float | None = None
@@ -402,6 +427,10 @@ def _final_result(
     if "test2" in data:
         test2_loss, test2_acc = evaluate(model, data["test2"], eval_bs)
     test2_texture_acc = evaluate(model, data["test2_texture"], eval_bs)[1] if "test2_texture" in data else None
+    private_loss: float | None = None
+    private_acc: float | None = None
+    if "test_private" in data:
+        private_loss, private_acc = evaluate(model, data["test_private"], eval_bs)
     last = history[-1]
     return TrainResult(
         train_loss=train_loss,
@@ -413,6 +442,10 @@ def _final_result(
         test2_loss=test2_loss,
         test2_acc=test2_acc,
         test2_texture_acc=test2_texture_acc,
+        test_private_loss=private_loss,
+        test_private_acc=private_acc,
+        n_test=len(data["test"]),
+        n_test_private=len(data["test_private"]) if "test_private" in data else None,
         wall_seconds=time.perf_counter() - opts.t_start,
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0,
         device=describe_device(dev),

@@ -10,7 +10,7 @@ from app.benchmarks.recipes import fraction_label, with_train_fraction
 from app.benchmarks.registry import get_benchmark
 from app.benchmarks.splits import Splits, train_subset
 from app.zoo.spec import parse_spec
-from workers.training.loop import train
+from workers.training.train_spec import train
 
 
 def test_subset_is_stratified_fixed_and_nested(digits_splits: Splits) -> None:

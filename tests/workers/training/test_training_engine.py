@@ -129,3 +129,29 @@ def test_failures_in_a_step_are_classified(exc: Exception, kind: str, digits_spl
 def test_results_are_plain_json(runs: dict[str, TrainResult]) -> None:
     text = json.dumps(dataclasses.asdict(runs["a"]), allow_nan=False)
     assert json.loads(text)["epochs"][0]["epoch"] == 1
+
+
+def test_private_test_split_is_evaluated_when_present(
+    tiny_factory: Factory, digits_splits: Splits, recipe: Recipe
+) -> None:
+    without = dataclasses.replace(digits_splits, test_private=None)
+    absent = train_model(tiny_factory, without, recipe, 0, spec_hash="h", max_epochs=1)
+    assert absent.test_private_loss is None and absent.test_private_acc is None and absent.n_test_private is None
+    assert absent.n_test == len(digits_splits.test)
+    # The public test images as a private split: the same model must score them identically.
+    with_private = dataclasses.replace(digits_splits, test_private=digits_splits.test)
+    r = train_model(tiny_factory, with_private, recipe, 0, spec_hash="h", max_epochs=1)
+    assert r.n_test_private == r.n_test == len(digits_splits.test)
+    assert r.test_private_acc == r.test_acc and r.test_private_loss == r.test_loss
+    assert _metrics(r) == _metrics(absent)  # the extra evaluation changes nothing else
+
+
+def test_should_stop_ends_the_run_between_steps(tiny_factory: Factory, digits_splits: Splits, recipe: Recipe) -> None:
+    epochs: list[int] = []
+    with pytest.raises(TrainingFailed) as info:
+        train_model(
+            tiny_factory, digits_splits, recipe, 0, max_epochs=3,
+            on_epoch=lambda m: epochs.append(m.epoch), should_stop=lambda: len(epochs) >= 1,
+        )  # fmt: skip
+    assert info.value.kind == "stopped" and info.value.epoch == 2
+    assert epochs == [1]

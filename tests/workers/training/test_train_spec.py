@@ -6,8 +6,8 @@ import pytest
 
 from app.benchmarks.registry import get_benchmark
 from app.zoo.spec import parse_spec, spec_hash
-from workers.training.loop import train
 from workers.training.results import EpochMetrics, TrainingFailed
+from workers.training.train_spec import train
 
 
 def test_train_a_zoo_preset_on_digits() -> None:
@@ -27,3 +27,9 @@ def test_spec_that_does_not_fit_the_input_is_invalid() -> None:
     with pytest.raises(TrainingFailed) as info:
         train(spec, get_benchmark("digits"), 0, max_epochs=1)
     assert info.value.kind == "invalid_spec" and info.value.epoch is None
+
+
+def test_old_import_path_still_works() -> None:
+    from workers.training import loop, train_spec
+
+    assert loop.train is train_spec.train
