@@ -306,30 +306,20 @@ def main() -> None:
     print(f"{torch.cuda.get_device_name(dev)}, torch {torch.__version__}, CUDA {torch.version.cuda}", flush=True)
     report = Report()
     trained: list[dict[str, Any]] = []
-    wanted = set(
-        args.only
-        or ["bf16", "grads", "train", "seed", "cpu", "timeout", "batched", "batched-failures", "memory", "oom"]
-    )
-    if "bf16" in wanted:
-        check_bf16(report, dev)
-    if "grads" in wanted:
-        check_grads(report, dev)
-    if "train" in wanted:
-        trained = check_training(report, args.device)
-    if "seed" in wanted:
-        check_seed_repeat(report, args.device)
-    if "cpu" in wanted:
-        check_cpu_vs_cuda(report, args.device)
-    if "timeout" in wanted:
-        check_timeout(report, args.device)
-    if "batched" in wanted:
-        check_batched(report, args.device)
-    if "batched-failures" in wanted:
-        check_batched_failures(report, args.device)
-    if "memory" in wanted:
-        check_memory(report, args.device)
-    if "oom" in wanted:
-        check_oom(report, args.device)  # last: it caps the allocator (and restores it)
+    checks: dict[str, Any] = {
+        "bf16": lambda: check_bf16(report, dev),
+        "grads": lambda: check_grads(report, dev),
+        "train": lambda: trained.extend(check_training(report, args.device)),
+        "seed": lambda: check_seed_repeat(report, args.device),
+        "cpu": lambda: check_cpu_vs_cuda(report, args.device),
+        "timeout": lambda: check_timeout(report, args.device),
+        "batched": lambda: check_batched(report, args.device),
+        "batched-failures": lambda: check_batched_failures(report, args.device),
+        "memory": lambda: check_memory(report, args.device),
+        "oom": lambda: check_oom(report, args.device),  # last: it caps the allocator (and restores it)
+    }
+    for name in [c for c in checks if c in set(args.only or checks)]:
+        checks[name]()
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"checks": report.rows, "trained": trained}, f, indent=1)

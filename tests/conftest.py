@@ -103,3 +103,18 @@ def pg_settings(tmp_path: Path, pg_url: str, redis_url: str) -> Settings:
     """Settings on this session's PostgreSQL database (migrated) and Redis, with a broker queue of their own."""
     upgrade(pg_url)
     return demo_settings(tmp_path, database_url=pg_url, broker_url=redis_url, queue=f"test-{secrets.token_hex(3)}")
+
+
+def freeze_reference(settings: Settings, benchmark: str = "digits", sigma: float = 0.01) -> None:
+    """A frozen platform noise reference for the benchmark's recipe version under ``settings`` (tests train capped
+    recipes, for which the platform has no reference entries)."""
+    from app.benchmarks.recipes import effective_recipe_version
+    from app.benchmarks.registry import get_benchmark
+    from app.core.db.session import session_scope
+    from app.entries import repository as entries_repo
+    from app.stats.noise import NoiseReference
+
+    ref = NoiseReference(sigma=sigma, df=20.0, n_entries=8, method="test reference", prior_df=8.0)
+    version = effective_recipe_version(get_benchmark(benchmark).recipe, settings.max_epochs)
+    with session_scope(settings.database_url) as session:
+        entries_repo.add_noise_reference(session, benchmark, version, ref.to_dict(), [])

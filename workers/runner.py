@@ -22,8 +22,8 @@ from app.core.db.session import session_scope
 from app.runs import lifecycle
 from app.runs.lifecycle import ClaimedRun
 from app.zoo.spec import ArchSpec, SpecError, parse_spec
-from workers.training.loop import train
 from workers.training.results import EpochMetrics, TrainingFailed, TrainResult
+from workers.training.train_spec import train
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,6 +98,8 @@ def train_run(settings: Settings, run: ClaimedRun, spec: ArchSpec, sink: EpochSi
     except RunLost as exc:
         return exc
     except TrainingFailed as failure:
+        if failure.kind == "stopped":  # the run is no longer ours to write (lost, or its submission deleted)
+            return RunLost(f"run {run.run_id} stopped: {failure.message}")
         return Failure(failure.kind, failure.message)
     except SoftTimeLimitExceeded:  # Celery's soft limit (pools that enforce it); before `except Exception`
         return Failure("timeout", f"the run exceeded the time limit of {settings.run_soft_time_limit_s} s")

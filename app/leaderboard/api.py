@@ -55,6 +55,7 @@ def get_leaderboard(slug: str, session: SessionDep, settings: SettingsDep) -> Le
         noise=NoiseOut(
             sigma=ref.ref.sigma,
             df=ref.ref.df,
+            reference=ref.ref.to_dict(),
             status=ref.status,
             frozen_at=ref.frozen_at,
             entry_ids=ref.entry_ids,

@@ -88,6 +88,7 @@ class EntryOut(OutModel):
 class NoiseOut(OutModel):
     sigma: float = Field(description="Seed-to-seed std of test accuracy on this board's recipe.")
     df: float
+    reference: dict[str, Any] = Field(description="The whole reference (sigma, df, prior_df, method, …).")
     status: str = Field(description="frozen (measured on platform references), provisional, or default.")
     frozen_at: datetime | None
     entry_ids: list[int] = Field(description="The platform reference entries it was measured on.")

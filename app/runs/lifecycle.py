@@ -26,6 +26,8 @@ RESULT_FIELDS = (
     "test2_loss",
     "test2_acc",
     "test2_texture_acc",
+    "test_private_loss",
+    "test_private_acc",
     "wall_seconds",
     "images_per_second",
     "device",

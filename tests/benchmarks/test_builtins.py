@@ -82,7 +82,7 @@ def test_digits_is_deterministic_and_indices_fixed() -> None:
     train, val, test = digits.split_indices(y)
     assert len(np.intersect1d(train, val)) == len(np.intersect1d(train, test)) == len(np.intersect1d(val, test)) == 0
     assert len(train) + len(val) + len(test) == len(y) == 1797
-    # The split behind digits-v1 and -v2 is frozen: if this fingerprint changes, it needs a new version.
+    # The split behind digits-v2 and -v2 is frozen: if this fingerprint changes, it needs a new version.
     fingerprint = hashlib.sha256(np.concatenate([train, val, test]).astype("<i8").tobytes()).hexdigest()[:16]
     assert fingerprint == DIGITS_FINGERPRINT
 
@@ -104,7 +104,7 @@ def test_digits_second_test_is_a_perturbation_of_the_public_test_half() -> None:
 
 
 def test_digits_halves_partition_the_v1_test_set() -> None:
-    """digits-v2 keeps the 447 test images of digits-v1 and cuts them in two fixed stratified halves."""
+    """digits-v2 keeps the 447 test images of digits-v2 and cuts them in two fixed stratified halves."""
     _, y = digits.raw_digits()
     _, _, test = digits.split_indices(y)
     public, private = digits.test_halves(y)

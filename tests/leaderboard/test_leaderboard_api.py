@@ -6,7 +6,6 @@ import statistics
 
 import pytest
 from fastapi.testclient import TestClient
-from scipy import stats
 from sqlalchemy import update
 
 from app.core.config import Settings
@@ -15,6 +14,7 @@ from app.core.db.tables import Run
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
 from app.users.service import get_or_create_user
+from tests.leaderboard.recompute import recompute
 
 RESULTS = {  # preset → per-seed test accuracies (seeds 0, 1, 2)
     "tiny_resnet_digits": [0.981, 0.984, 0.979],
@@ -51,24 +51,27 @@ def test_means_intervals_ranks_and_frontier_match_a_recomputation(
     board = client.get("/api/v1/benchmarks/digits/leaderboard").json()
     entries = {e["name"]: e for e in board["entries"]}
     assert set(entries) == set(RESULTS)
+    expected = recompute(board)
     for preset, accs in RESULTS.items():
         e = entries[preset]
-        assert e["test_accs"] == accs and e["n"] == 3
+        assert e["test_accs"] == accs and e["n"] == 3 and e["rank_status"] == "ranked"
         mean, std = statistics.fmean(accs), statistics.stdev(accs)
         assert e["test_acc_mean"] == pytest.approx(mean) and e["test_acc_std"] == pytest.approx(std)
-        low, high = stats.t.interval(0.95, len(accs) - 1, loc=mean, scale=std / len(accs) ** 0.5)
-        assert e["test_acc_ci"] == pytest.approx([low, high])
+        mine = expected[e["id"]]
+        assert e["test_acc_ci"] == pytest.approx(list(mine["interval"]), abs=1e-9)
+        assert 0.0 <= e["test_acc_ci"][0] < mean < e["test_acc_ci"][1] <= 1.0
+        assert (e["rank"], e["rank_high"]) == (mine["rank"], mine["rank_high"])
         assert e["gap"] == pytest.approx(statistics.fmean(min(1.0, a + 0.05) for a in accs) - mean)
         assert e["notes"] and all(isinstance(n, str) and n.endswith(".") for n in e["notes"])
+    assert board["noise"]["status"] == "default"  # no platform reference entries on this board: nobody set it
+    assert "test-set sampling" in board["covers"]
 
     order = [e["name"] for e in board["entries"]]
     assert order == sorted(RESULTS, key=lambda p: -statistics.fmean(RESULTS[p]))
     ranks = {e["name"]: e["rank"] for e in board["entries"]}
     assert ranks["tiny_resnet_digits"] == 1
-    assert ranks["tiny_vit_digits"] == ranks["tiny_mixer_digits"] == 2  # inside each other's noise
-    assert ranks["tiny_poolformer_digits"] == 4
-    welch = stats.ttest_ind(RESULTS["tiny_mixer_digits"], RESULTS["tiny_vit_digits"], equal_var=False)
-    assert welch.pvalue > 0.05
+    assert ranks["tiny_vit_digits"] == ranks["tiny_mixer_digits"]  # inside each other's interval
+    assert ranks["tiny_poolformer_digits"] > ranks["tiny_vit_digits"]
 
     # Frontier by brute force: nothing at most as expensive is at least as accurate and strictly better somewhere.
     def dominated(a: dict[str, float]) -> bool:
@@ -83,8 +86,6 @@ def test_means_intervals_ranks_and_frontier_match_a_recomputation(
     expected = {e["id"] for e in board["entries"] if not dominated(e)}
     frontier = client.get("/api/v1/benchmarks/digits/frontier").json()
     assert {p["id"] for p in frontier["points"]} == expected == {e["id"] for e in board["entries"] if e["on_frontier"]}
-    pooled = (sum(statistics.variance(a) for a in RESULTS.values()) / len(RESULTS)) ** 0.5
-    assert board["noise_std"] == pytest.approx(pooled) and board["noise_df"] == 8
 
 
 def test_leaderboard_page_shows_entries_and_chart(client: TestClient, finished_board: dict[str, int]) -> None:

@@ -75,17 +75,17 @@ def test_leaderboard_page_embeds_every_explorer_variant(client: TestClient, boar
     assert xs == sorted(e["params"] for e in api["entries"])
 
 
-def test_second_test_chart_draws_the_fit_and_the_flag(client: TestClient, board: dict[str, int]) -> None:
+def test_second_test_chart_shows_robustness_against_the_no_drop_line(client: TestClient, board: dict[str, int]) -> None:
     html = client.get("/benchmarks/digits").text
     fig = embedded(html, "frontier-data")["test2"]
     api = client.get("/api/v1/benchmarks/digits/leaderboard").json()
-    fit = api["test2_fit"]
-    line = next(t for t in fig["data"] if t.get("name") == "fit")
-    for x, y in zip(line["x"], line["y"], strict=True):
-        assert y == pytest.approx(fit["intercept"] + fit["slope"] * x)
-    flagged = {c[6] for t in fig["data"] if t.get("name", "").startswith("flagged") for c in t["customdata"]}
-    assert flagged == {e["id"] for e in api["entries"] if e["test2_flag"]}
-    assert board["mixer"] in flagged
+    points = next(t for t in fig["data"] if t.get("name") == "entries")
+    both = [e for e in api["entries"] if e["test_acc_mean"] is not None and e["test2_acc_mean"] is not None]
+    assert sorted(points["x"]) == sorted(e["test_acc_mean"] for e in both)
+    diagonal = next(t for t in fig["data"] if t.get("name") == "no drop")
+    assert diagonal["x"] == diagonal["y"]
+    assert all(e["robustness"].startswith("Robustness: on the perturbed digits") for e in both)
+    assert "Tuning to the public test set is measured on the private test split" in html
 
 
 def test_server_side_filters_hide_rows_without_javascript(client: TestClient, board: dict[str, int]) -> None:
@@ -116,7 +116,8 @@ def test_compare_api_and_page(client: TestClient, board: dict[str, int]) -> None
     body = client.get("/api/v1/compare", params={"ids": f"{a},{b}"}).json()
     assert [s["id"] for s in body["submissions"]] == [a, b]
     (pair,) = body["pairs"]
-    assert pair["p_a_beats_b"] == 1.0 and pair["ci"][0] <= 1.0 and pair["diff_mean"] > 0.15
+    assert pair["p_a_beats_b"] > 0.9 and pair["ci"][0] < pair["p_a_beats_b"] <= pair["ci"][1] <= 1.0
+    assert pair["ci"][0] < 1.0 and pair["diff_mean"] > 0.15  # a few seeds never make it certain
     assert any(
         d["key"] == "preset" or d["key"].startswith(("stages", "mixer", "family", "block")) for d in body["spec_diff"]
     )

@@ -29,7 +29,7 @@ def test_a_run_delivered_twice_is_trained_once(sqlite_settings: Settings) -> Non
         run = session.get(Run, run_id)
         assert run is not None
         assert (run.status, run.attempts, run.epochs_done, run.epochs_total) == ("finished", 1, 2, 2)
-        assert run.test_acc is not None and run.recipe_version == "digits-v1+epochs2"
+        assert run.test_acc is not None and run.recipe_version == "digits-v2+epochs2"
         epochs = session.scalars(select(EpochMetric.epoch).where(EpochMetric.run_id == run_id)).all()
         assert sorted(epochs) == [1, 2]
         submission = session.scalar(select(Submission).where(Submission.id == run.submission_id))

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from app.benchmarks.recipes import capped_epochs, effective_recipe_version
 from workers.training.data_on_device import DeviceSplit, make_generator, stacked_epoch, steps_per_epoch
 from workers.training.engine import (
     STOP_POLL_S,
@@ -34,10 +35,8 @@ from workers.training.engine import (
     _first_non_finite,
     _Progress,
     backend_settings,
-    capped_epochs,
     describe_device,
     device_splits,
-    result_recipe_version,
 )
 from workers.training.evaluate import eval_batch_size, evaluate_many
 from workers.training.graphs import STEP_CACHE, EagerStep, GraphedStep, StepState, choose_step_mode
@@ -105,7 +104,7 @@ def train_models_batched(
     if not members or len(set(keys)) != len(keys):
         raise ValueError(f"members need distinct keys, got {keys}")
     dev = torch.device(device)
-    epochs = capped_epochs(recipe.epochs, max_epochs)
+    epochs = capped_epochs(recipe, max_epochs)
     with backend_settings(dev):
         models: list[nn.Module] = []
         for m in members:
@@ -393,7 +392,7 @@ def _result(lane: _Lane, got: dict[str, tuple[float, float]], run: _BatchedRun, 
         wall_seconds=time.perf_counter() - run.opts.t_start,
         images_per_second=run.images / run.train_seconds if run.train_seconds > 0 else 0.0,
         device=describe_device(run.dev),
-        recipe_version=result_recipe_version(run.recipe.version, run.recipe.epochs, run.epochs),
+        recipe_version=effective_recipe_version(run.recipe, run.epochs),
         train_size=len(data["train"]),
         torch_version=torch.__version__,
         code_version=code_version(),

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from app.benchmarks.recipes import capped_epochs, effective_recipe_version
 from workers.training.data_on_device import (
     DeviceSplit,
     epoch_batches,
@@ -66,19 +67,6 @@ class _Progress:
     epoch: int = 0
     step_in_epoch: int = 0
     last_stop_poll: float = -math.inf
-
-
-def capped_epochs(recipe_epochs: int, max_epochs: int | None) -> int:
-    if max_epochs is None:
-        return recipe_epochs
-    if max_epochs < 1:
-        raise ValueError(f"max_epochs must be ≥ 1, got {max_epochs}")
-    return min(recipe_epochs, max_epochs)
-
-
-def result_recipe_version(version: str, recipe_epochs: int, epochs: int) -> str:
-    """A capped run is a different experiment: tag it so it never pools with full-length runs."""
-    return version if epochs == recipe_epochs else f"{version}+epochs{epochs}"
 
 
 def describe_device(device: torch.device) -> str:
@@ -255,7 +243,7 @@ def train_model(
     """
     opts = _Options(spec_hash, on_epoch, time_limit_s, compile_model, cpu_clock, time.perf_counter(), should_stop)
     dev = torch.device(device)
-    epochs = capped_epochs(recipe.epochs, max_epochs)
+    epochs = capped_epochs(recipe, max_epochs)
     progress = _Progress()
     with backend_settings(dev):
         torch.manual_seed(seed)
@@ -449,7 +437,7 @@ def _final_result(
         wall_seconds=time.perf_counter() - opts.t_start,
         images_per_second=images / train_seconds if train_seconds > 0 else 0.0,
         device=describe_device(dev),
-        recipe_version=result_recipe_version(recipe.version, recipe.epochs, epochs),
+        recipe_version=effective_recipe_version(recipe, epochs),
         train_size=len(data["train"]),
         torch_version=torch.__version__,
         code_version=code_version(),

@@ -45,6 +45,7 @@ from app.zoo.mixers import (
     SpatialMLP,
     WindowAttention,
 )
+from app.zoo.repmlp import RepMLPBlock, RepMLPNet, RepMLPUnit
 from workers.training.evaluate import autocast_for
 
 # Module types whose forward was checked under vmap against one model per member (forward, backward, buffers:
@@ -59,6 +60,7 @@ BATCHABLE_MODULES: frozenset[type[nn.Module]] = frozenset(
         LayerNorm2d, LayerScale, TokenNorm, DropPath,
         ConvEmbed, MetaFormer, MetaFormerBlock, Mlp,
         Attention, DWConv, DynamicDWConv, ExternalAttention, Pooling, SpatialMLP, WindowAttention,
+        RepMLPBlock, RepMLPNet, RepMLPUnit,
     }
 )  # fmt: skip
 

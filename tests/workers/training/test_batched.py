@@ -283,7 +283,7 @@ def test_fraction_members_are_tagged() -> None:
     out = train_batched(spec, bench, [Member("a", 0, 0.1), Member("b", 1, 0.1)], max_epochs=1)
     for r in out.values():
         assert isinstance(r, TrainResult)
-        assert r.recipe_version == "digits-v1+epochs1+train10%" and r.train_size == round(0.1 * len(bench.load().train))
+        assert r.recipe_version == "digits-v2+epochs1+train10%" and r.train_size == round(0.1 * len(bench.load().train))
 
 
 def test_a_model_with_drop_path_is_refused(digits_splits: Splits, recipe: Recipe) -> None:

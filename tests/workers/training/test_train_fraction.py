@@ -32,8 +32,8 @@ def test_subset_is_stratified_fixed_and_nested(digits_splits: Splits) -> None:
 
 def test_recipe_version_suffix() -> None:
     assert fraction_label(0.1) == "10%" and fraction_label(0.125) == "12.5%"
-    assert with_train_fraction("digits-v1+epochs2", 0.1) == "digits-v1+epochs2+train10%"
-    assert with_train_fraction("digits-v1", None) == with_train_fraction("digits-v1", 1.0) == "digits-v1"
+    assert with_train_fraction("digits-v2+epochs2", 0.1) == "digits-v2+epochs2+train10%"
+    assert with_train_fraction("digits-v2", None) == with_train_fraction("digits-v2", 1.0) == "digits-v2"
 
 
 def test_a_real_run_trains_on_the_fraction(digits_splits: Splits) -> None:
@@ -42,7 +42,7 @@ def test_a_real_run_trains_on_the_fraction(digits_splits: Splits) -> None:
     seen: list[int] = []
     result = train(spec, benchmark, 0, max_epochs=1, train_fraction=0.1, on_epoch=lambda m: seen.append(m.epoch))
     assert result.train_size == round(0.1 * len(digits_splits.train))
-    assert result.recipe_version == "digits-v1+epochs1+train10%"
+    assert result.recipe_version == "digits-v2+epochs1+train10%"
     assert seen == [1] and 0.0 <= result.test_acc <= 1.0
     full = train(spec, benchmark, 0, max_epochs=1)
-    assert full.train_size == len(digits_splits.train) and full.recipe_version == "digits-v1+epochs1"
+    assert full.train_size == len(digits_splits.train) and full.recipe_version == "digits-v2+epochs1"

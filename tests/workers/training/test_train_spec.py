@@ -27,9 +27,3 @@ def test_spec_that_does_not_fit_the_input_is_invalid() -> None:
     with pytest.raises(TrainingFailed) as info:
         train(spec, get_benchmark("digits"), 0, max_epochs=1)
     assert info.value.kind == "invalid_spec" and info.value.epoch is None
-
-
-def test_old_import_path_still_works() -> None:
-    from workers.training import loop, train_spec
-
-    assert loop.train is train_spec.train
