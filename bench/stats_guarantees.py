@@ -26,8 +26,8 @@ from app.stats.board import rank_board
 from app.stats.luck import expected_max_std_normal, lineage_luck_from_seeds
 from app.stats.noise import NoiseReference
 from app.stats.overfitting import expected_max_of_k
-from app.stats.ranking import pooled_std, rank_groups
 from tests.stats import scenarios as sc
+from tests.stats.legacy_ranking import pooled_std, rank_groups
 
 Row = tuple[str, str, str, str]
 

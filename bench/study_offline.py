@@ -9,7 +9,7 @@ engine, nothing of the web stack):
     .venv/bin/python bench/study_offline.py report plan.json runs.json [--seeds 3]
 
 ``report`` prints, per benchmark, each variant's test accuracy (mean ± 95 % t interval), second-test accuracy
-and training img/s, and the pairwise verdict grid (``app.stats.equivalence.verdict`` with the studies' rule for
+and training img/s, and the pairwise verdict grid (``app.stats.pairs.grid_verdicts`` with the studies' rule for
 δ = max(1 point, 2 × the seed noise) — here the median per-variant seed std of the study, since there is no
 leaderboard around it). ``--seeds 3`` judges on the first three seeds only (what the demo's study has).
 """
@@ -104,8 +104,8 @@ def train(plan_file: str, seeds: int, device: str, procs: int, out: str) -> None
 def report(plan_file: str, runs_file: str, seeds: int | None) -> None:
     import numpy as np
 
-    from app.stats.equivalence import verdict
-    from app.stats.summary import t_ci
+    from tests.stats.legacy_equivalence import verdict
+    from tests.stats.legacy_summary import t_ci
 
     with open(plan_file) as f:
         studies = json.load(f)

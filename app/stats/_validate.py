@@ -47,3 +47,10 @@ def sample_var(x: FloatArray) -> float:
     if x.size < 2 or np.ptp(x) == 0.0:
         return 0.0
     return float(x.var(ddof=1))
+
+
+def percentile_interval(samples: FloatArray, confidence: float) -> tuple[float, float]:
+    """The equal-tailed ``confidence`` interval of bootstrap or posterior draws."""
+    alpha = 1.0 - confidence
+    low, high = np.quantile(samples, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(low), float(high)

@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from app.stats._validate import FloatArray, as_finite_array, check_confidence, check_resamples
-from app.stats.summary import _percentile_interval
+from app.stats._validate import FloatArray, as_finite_array, check_confidence, check_resamples, percentile_interval
 
 Runs = Mapping[str, Sequence[float]]
 """benchmark slug → normalised per-run scores of one family there."""
@@ -90,7 +89,7 @@ def iqm_estimate(runs: Runs, confidence: float = 0.95, n_boot: int = 2000, seed:
     values, weights = _stack(runs)
     point = float(weighted_iqm(values[None, :], weights)[0])
     boot = weighted_iqm(_stratified_resample(runs, n_boot, np.random.default_rng(seed)), weights)
-    low, high = _percentile_interval(boot, confidence)
+    low, high = percentile_interval(boot, confidence)
     return Estimate(point, low, high, confidence)
 
 
@@ -111,7 +110,7 @@ def probability_of_improvement(
         rx = xb[rng.integers(0, xb.size, size=(n_boot, xb.size))]
         ry = yb[rng.integers(0, yb.size, size=(n_boot, yb.size))]
         boot += _u_fraction(rx, ry)
-    low, high = _percentile_interval(boot / len(shared), confidence)
+    low, high = percentile_interval(boot / len(shared), confidence)
     return Estimate(point / len(shared), low, high, confidence)
 
 
@@ -127,7 +126,7 @@ def performance_profile(
     fraction, low, high = [], [], []
     for t in tau.tolist():
         fraction.append(float((values > t) @ weights))
-        lo, hi = _percentile_interval((boot > t) @ weights, confidence)
+        lo, hi = percentile_interval((boot > t) @ weights, confidence)
         low.append(lo)
         high.append(hi)
     return Profile(tau.tolist(), fraction, low, high, confidence)

@@ -77,6 +77,21 @@ def expected_max_std_normal(k: int) -> float:
     return float(value)
 
 
+def expected_max_of_k(k: int, std: float) -> float:
+    """Expected gain of the best of k i.i.d. N(μ, std²) draws over μ: std · E[max of k standard normals].
+
+    E[max] = ∫ x · k φ(x) Φ(x)^(k-1) dx, integrated numerically once per k and cached
+    (``luck.expected_max_std_normal``). k = 1 gives 0; k = 2 gives std/√π.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if std < 0:
+        raise ValueError(f"std must be >= 0, got {std}")
+    if k == 1 or std == 0.0:
+        return 0.0
+    return float(std * expected_max_std_normal(k))
+
+
 def expected_max_of_k_many(ks: Sequence[int], stds: Sequence[float]) -> list[float]:
     """std_i · E[max of k_i standard normals] for many (k, std) pairs, one integral per distinct k."""
     if len(ks) != len(stds):

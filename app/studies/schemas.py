@@ -69,6 +69,7 @@ class VariantOut(OutModel):
     adjustment: str | None = Field(description="The width change that matched compute, e.g. 'width 48 → 56'.")
     reason: str | None = Field(description="Why the variant was not created (compute could not be matched).")
     test_accs: list[float]
+    test2_accs: list[float] = Field(default_factory=list, description="Second-test accuracy of each finished seed.")
     test_acc_mean: float | None
     test_acc_ci: tuple[float, float] | None
     test2_acc_mean: float | None = Field(default=None, description="Mean accuracy on the second test set.")

@@ -15,7 +15,6 @@ from app.core.errors import NotFound
 from app.entries.curves import mean_curve
 from app.entries.entry import build_entry
 from app.stats.intervals import entry_interval
-from app.stats.summary import summarize
 from app.studies import repository as repo
 from app.studies import verdicts as vd
 from app.studies.freeze import StudyFreeze, study_freeze
@@ -45,13 +44,6 @@ def view_ready(view: StudyOut) -> bool:
     return all(v.status in RunStatus.DONE or v.submission_id is None for v in view.variant_list)
 
 
-def _ci(values: list[float]) -> tuple[float | None, tuple[float, float] | None]:
-    if not values:
-        return None, None
-    s = summarize(values)
-    return s.mean, (s.ci_low, s.ci_high)
-
-
 def _mean_curves(session: Session, subs: dict[int, Submission]) -> dict[int, list[float]]:
     """Per submission: mean val accuracy per epoch over its finished seeds."""
     finished = {r.id: s.id for s in subs.values() for r in s.runs if r.status == RunStatus.FINISHED}
@@ -72,7 +64,7 @@ def _variants(
         sub = subs.get(plan["submission_id"]) if plan["submission_id"] else None
         entry = build_entry(sub) if sub is not None else None
         finished = [r for r in sub.runs if r.status == RunStatus.FINISHED] if sub else []
-        test2_mean, test2_ci = _ci([r.test2_acc for r in finished if r.test2_acc is not None])
+        test2 = [float(r.test2_acc) for r in finished if r.test2_acc is not None]
         speeds = [r.images_per_second for r in finished if r.images_per_second]
         out.append(
             VariantOut(
@@ -94,8 +86,9 @@ def _variants(
                 test_accs=entry.test_accs if entry else [],
                 test_acc_mean=entry.test_acc_mean if entry else None,
                 test_acc_ci=None,
-                test2_acc_mean=test2_mean,
-                test2_acc_ci=test2_ci,
+                test2_acc_mean=fmean(test2) if test2 else None,
+                test2_acc_ci=None,
+                test2_accs=test2,
                 images_per_second=fmean(speeds) if speeds else None,
                 val_acc_curve=(curves or {}).get(sub.id, []) if sub else [],
                 hidden_reason=sub.hidden_reason if sub else None,
@@ -136,7 +129,7 @@ def study_view(session: Session, study_id: int, *, max_epochs: int | None) -> St
     variants = _variants(study, subs, _mean_curves(session, subs))
     ready = all(r.status in RunStatus.DONE for s in subs.values() for r in s.runs)
     freeze = study_freeze(session, study.id, study.frozen, study.benchmark, _freeze_groups(variants, subs), ready)
-    _intervals(variants, freeze, benchmark.n_test)
+    _intervals(variants, freeze, benchmark.n_test, benchmark.n_test2)
     alpha = vd.alpha_at(min(study.looks, vd.MAX_LOOKS))
     verdicts, rankings = vd.all_verdicts(variants, ready, freeze, alpha)
     can_add, blocked = vd.can_add_seeds(verdicts, ready, study.looks, study.seeds, benchmark.max_seeds)
@@ -176,14 +169,18 @@ def _freeze_groups(variants: list[VariantOut], subs: dict[int, Submission]) -> l
     return out
 
 
-def _intervals(variants: list[VariantOut], freeze: StudyFreeze, n_test: int) -> None:
-    """Each variant's interval (seed noise moderated toward its group's reference, and test-set sampling)."""
+def _intervals(variants: list[VariantOut], freeze: StudyFreeze, n_test: int, n_test2: int) -> None:
+    """Each variant's intervals (seed noise moderated toward its group's reference, and test-set sampling), on
+    the test set and on the second test set."""
     for group, members in vd.groups(variants):
         ref = freeze.group(group).ref
         for v in members:
             if v.test_accs:
                 iv = entry_interval(v.test_accs, n_test, ref)
                 v.test_acc_ci = (iv.low, iv.high)
+            if v.test2_accs and n_test2:
+                iv = entry_interval(v.test2_accs, n_test2, ref)
+                v.test2_acc_ci = (iv.low, iv.high)
 
 
 def can_manage(study: StudyOut, user: User | None) -> bool:

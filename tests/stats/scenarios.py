@@ -16,13 +16,13 @@ from scipy import special
 
 from app.stats.board import rank_board
 from app.stats.compare import superiority
-from app.stats.equivalence import verdict
 from app.stats.holdout import public_private_gap
 from app.stats.intervals import entry_intervals
 from app.stats.luck import lineage_luck_from_seeds, lineage_rank_scores
 from app.stats.noise import NoiseReference, huber_pooled_variance, reference_from_entries
 from app.stats.pairs import grid_verdicts, seeds_needed, verdict_power
-from app.stats.ranking import pooled_std, rank_groups
+from tests.stats.legacy_equivalence import verdict
+from tests.stats.legacy_ranking import pooled_std, rank_groups
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from app.stats.compare import prob_superiority, stratified_bootstrap_diff_ci, superiority
+from app.stats.compare import superiority
 from app.stats.noise import NoiseReference
+from tests.stats.legacy_compare import prob_superiority, stratified_bootstrap_diff_ci
 from tests.stats.scenarios import FASHION, superiority_coverage
 
 

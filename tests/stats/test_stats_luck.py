@@ -10,6 +10,7 @@ from scipy import integrate, special, stats
 
 from app.stats.luck import (
     expected_best_curve,
+    expected_max_of_k,
     expected_max_of_k_many,
     expected_max_std_normal,
     lineage_luck,
@@ -18,7 +19,6 @@ from app.stats.luck import (
     null_lead_quantile,
 )
 from app.stats.noise import NoiseReference
-from app.stats.overfitting import expected_max_of_k
 from tests.stats.scenarios import FASHION, World, best_of_k_attack, luck_false_alarm
 
 REF = NoiseReference(sigma=0.005, df=14.7, n_entries=8, method="test", prior_df=12.0)

@@ -10,7 +10,7 @@ from scipy import stats
 
 from app.stats.noise import NoiseReference, moderated_variance
 from app.stats.pairs import GridVerdicts, PairVerdict, grid_verdicts, holm_adjust, ranking_sentence
-from app.stats.ranking import holm_reject
+from tests.stats.legacy_ranking import holm_reject
 from tests.stats.scenarios import FASHION, seeds_needed_power, study_false_better
 
 REF = NoiseReference(sigma=0.005, df=14.7, n_entries=8, method="test", prior_df=12.0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from app.stats.summary import Summary, bootstrap_ci, iqm, summarize, t_ci
+from tests.stats.legacy_summary import Summary, bootstrap_ci, iqm, summarize, t_ci
 
 
 def test_summarize_three_seeds_by_hand() -> None:

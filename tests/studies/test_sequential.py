@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.stats.equivalence import verdict
 from app.studies.verdicts import ALPHA_SPENDING, MAX_LOOKS, SIMULATED_POWER_3DELTA, alpha_at
+from app.stats.noise import NoiseReference
+from app.stats.pairs import grid_verdicts
 
 SIGMA = 0.01  # seed std of test accuracy (1 point)
-DELTA = 2 * SIGMA  # the study's δ: 2 × the pooled seed std
+DELTA = 2 * SIGMA  # the study's δ: 2 × the reference's seed σ
+REF = NoiseReference(sigma=SIGMA, df=20.0, n_entries=8, method="simulation", prior_df=8.0)
 FIRST_SEEDS, ADDED_SEEDS = 3, 3  # 3 → 6 → 9 seeds, within digits' max_seeds of 10
-TRIALS = 4000
+TRIALS = 2000
 
 
 def run_study(rng: np.random.Generator, true_diff: float) -> tuple[str, int]:
@@ -23,7 +25,7 @@ def run_study(rng: np.random.Generator, true_diff: float) -> tuple[str, int]:
     a = list(rng.normal(0.90 + true_diff, SIGMA, FIRST_SEEDS))
     b = list(rng.normal(0.90, SIGMA, FIRST_SEEDS))
     for look in range(1, MAX_LOOKS + 1):
-        kind = str(verdict(a, b, DELTA, alpha_at(look))["kind"])
+        kind = grid_verdicts([a, b], DELTA, alpha_at(look), REF, with_seeds_needed=False).pairs[0].kind
         if kind != "inconclusive" or look == MAX_LOOKS:
             return kind, look
         a += list(rng.normal(0.90 + true_diff, SIGMA, ADDED_SEEDS))
