@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.studies.verdicts import ALPHA_SPENDING, MAX_LOOKS, SIMULATED_POWER_3DELTA, alpha_at
 from app.stats.noise import NoiseReference
 from app.stats.pairs import grid_verdicts
+from app.studies.verdicts import ALPHA_SPENDING, MAX_LOOKS, SIMULATED_POWER_3DELTA, alpha_at
 
 SIGMA = 0.01  # seed std of test accuracy (1 point)
 DELTA = 2 * SIGMA  # the study's δ: 2 × the reference's seed σ
