@@ -35,11 +35,17 @@ def main() -> None:
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic)."""
     from app.core.db.migrate import upgrade
+    from app.core.db.session import session_scope
+    from app.submissions.service import backfill_identity
 
     settings = get_settings()
     settings.ensure_dirs()
     upgrade(settings.database_url)
-    typer.echo("database is at the latest schema")
+    with session_scope(settings.database_url) as session:
+        filled = backfill_identity(session)
+    typer.echo(
+        "database is at the latest schema" + (f"; lineage recorded for {filled} older entries" if filled else "")
+    )
 
 
 @cli.command()
@@ -157,7 +163,7 @@ def demo(
         raise typer.BadParameter("`archarena demo` runs in demo mode only (unset ARCHARENA_MODE)")
     migrate()
     with session_scope(settings.database_url) as session:
-        created, studies = seed_demo(session, settings.max_epochs)
+        created, studies = seed_demo(session, settings.max_epochs, settings.data_dir)
     # web() below sends every queued run to the broker at start-up, in the order they were created.
     typer.echo(f"baselines: {len(created)} new; studies: {len(studies)} new")
     workers = workers or max(1, min(2, os.cpu_count() or 1))

@@ -26,7 +26,12 @@ DEMO_MIXERS: list[dict[str, Any]] = [
 ]
 FRACTION_SERIES: list[dict[str, Any]] = [DEMO_MIXERS[0], DEMO_MIXERS[2], DEMO_MIXERS[1]]
 DEMO_FRACTIONS: list[int | float | str | dict[str, Any]] = [0.1, 0.3, 1.0]
-DEMO_BASES = {"digits": "tiny_vit_digits", "pathfinder": "tiny_vit_synth", "shapes": "tiny_vit_synth"}
+DEMO_BASES = {
+    "digits": "tiny_vit_digits",
+    "fashion_mnist": "tiny_vit_fmnist",
+    "pathfinder": "tiny_vit_synth",
+    "shapes": "tiny_vit_synth",
+}
 
 
 def canonical_mixer_study(benchmark: str = "digits") -> StudyIn:
@@ -43,13 +48,13 @@ def canonical_mixer_study(benchmark: str = "digits") -> StudyIn:
     )
 
 
-def canonical_fraction_study() -> StudyIn:
+def canonical_fraction_study(benchmark: str = "digits") -> StudyIn:
     return StudyIn(
-        benchmark="digits",
-        name="Inductive bias vs data (digits)",
+        benchmark=benchmark,
+        name=f"Inductive bias vs data ({benchmark})",
         description="Do convolutions win when data is scarce? Attention, a depth-wise conv and a spatial MLP at "
-        "equal MACs, each trained on 10%, 30% and 100% of the digits train split with the same recipe.",
-        base_spec=copy.deepcopy(PRESETS["tiny_vit_digits"]),
+        f"equal MACs, each trained on 10%, 30% and 100% of the {benchmark} train split with the same recipe.",
+        base_spec=copy.deepcopy(PRESETS[DEMO_BASES[benchmark]]),
         axis="train_fraction",
         values=list(DEMO_FRACTIONS),
         series=copy.deepcopy(FRACTION_SERIES),  # type: ignore[arg-type]
@@ -58,10 +63,12 @@ def canonical_fraction_study() -> StudyIn:
 
 
 def demo_studies() -> list[StudyIn]:
-    """In queue order: the quick digits studies first, then the 32×32 benchmarks."""
+    """In queue order: the quick digits studies first, then Fashion-MNIST's, then the 32×32 benchmarks."""
     return [
         canonical_mixer_study("digits"),
-        canonical_fraction_study(),
+        canonical_fraction_study("digits"),
+        canonical_mixer_study("fashion_mnist"),
+        canonical_fraction_study("fashion_mnist"),
         canonical_mixer_study("pathfinder"),
         canonical_mixer_study("shapes"),
     ]

@@ -30,3 +30,7 @@ def find_same_spec(session: Session, benchmark: str, spec_hash: str, recipe_vers
         .order_by(Submission.id)
         .limit(1)
     )
+
+
+def without_lineage(session: Session) -> list[Submission]:
+    return list(session.scalars(select(Submission).where(Submission.lineage_key.is_(None)).order_by(Submission.id)))

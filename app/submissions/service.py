@@ -14,6 +14,8 @@ from app.quotas.service import Quota
 from app.specs.validation import ValidatedSpec, check_seed_count, validate_spec
 from app.submissions import repository as repo
 from app.submissions.schemas import SubmissionIn
+from app.zoo.identity import lineage_key, size_vector
+from app.zoo.spec import SpecError, parse_spec
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,18 @@ def _create(
     )
     # Seeds 0..n-1 for every submission: the same seeds across entries make comparisons paired.
     return repo.add_submission(session, submission, list(range(seeds)))
+
+
+def backfill_identity(session: Session) -> int:
+    """Lineage keys and size vectors for submissions stored before they were recorded (run by ``archarena
+    migrate``): every try must count in its lineage, old ones included. Returns how many were filled."""
+    filled = 0
+    for submission in repo.without_lineage(session):
+        try:
+            spec = parse_spec(submission.spec)
+        except SpecError:  # stored before a zoo change made it invalid: it stays a lineage of its own
+            continue
+        submission.lineage_key, submission.size_vector = lineage_key(spec), size_vector(spec)
+        filled += 1
+    session.flush()
+    return filled
