@@ -18,6 +18,7 @@ from app.compare.pages import router as compare_pages
 from app.core.config import Settings, get_settings
 from app.core.queue.relay import RelayThread
 from app.leaderboard.api import router as leaderboard_api
+from app.leaderboard.overall_routes import router as overall_routes
 from app.leaderboard.pages import router as leaderboard_pages
 from app.moderation.api import router as moderation_api
 from app.moderation.pages import router as moderation_pages
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(leaderboard_api)
     app.include_router(submissions_api)
     app.include_router(leaderboard_pages)
+    app.include_router(overall_routes)
     app.include_router(submission_pages)
     app.include_router(moderation_api)
     app.include_router(moderation_pages)

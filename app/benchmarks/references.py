@@ -198,3 +198,11 @@ FASHION_MNIST_REFERENCES: tuple[ReferenceRow, ...] = (
         note="not the paper's Mixer block: no residual connections, no LayerNorm",
     ),
 )
+
+
+REFERENCES: dict[str, tuple[ReferenceRow, ...]] = {"fashion_mnist": FASHION_MNIST_REFERENCES}
+
+
+def references_for(slug: str) -> tuple[ReferenceRow, ...]:
+    """Published results shown beside a benchmark's board (not trained here); empty when there are none."""
+    return REFERENCES.get(slug, ())

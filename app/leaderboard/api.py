@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 from fastapi import APIRouter
 
+from app.benchmarks.availability import data_status
 from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.registry import Benchmark, all_benchmarks
 from app.core.errors import NOT_FOUND, InputError, NotFound
@@ -17,7 +19,8 @@ from app.web.deps import SessionDep, SettingsDep
 router = APIRouter(prefix="/api/v1", tags=["benchmarks"])
 
 
-def benchmark_out(benchmark: Benchmark) -> BenchmarkOut:
+def benchmark_out(benchmark: Benchmark, data_dir: Path | None = None) -> BenchmarkOut:
+    status = data_status(benchmark, data_dir)
     return BenchmarkOut(
         slug=benchmark.slug,
         title=benchmark.title,
@@ -30,18 +33,24 @@ def benchmark_out(benchmark: Benchmark) -> BenchmarkOut:
         max_seeds=benchmark.max_seeds,
         second_test=benchmark.second_test,
         builtin=benchmark.builtin,
+        installed=status.installed,
+        availability=status.public_message,
+        n_test=benchmark.n_test,
+        n_test_private=benchmark.n_test_private,
+        n_test2=benchmark.n_test2,
+        class_names=list(benchmark.class_names),
         url=f"/benchmarks/{benchmark.slug}",
     )
 
 
 @router.get("/benchmarks")
-def list_benchmarks() -> list[BenchmarkOut]:
-    return [benchmark_out(b) for b in all_benchmarks()]
+def list_benchmarks(settings: SettingsDep) -> list[BenchmarkOut]:
+    return [benchmark_out(b, settings.data_dir) for b in all_benchmarks()]
 
 
 @router.get("/benchmarks/{slug}", responses=NOT_FOUND)
-def get_benchmark(slug: str) -> BenchmarkOut:
-    return benchmark_out(resolve_benchmark_or_404(slug))
+def get_benchmark(slug: str, settings: SettingsDep) -> BenchmarkOut:
+    return benchmark_out(resolve_benchmark_or_404(slug), settings.data_dir)
 
 
 @router.get("/benchmarks/{slug}/leaderboard", responses=NOT_FOUND)

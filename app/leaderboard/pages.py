@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.benchmarks.registry import DEFAULT_BENCHMARK
+from app.benchmarks.availability import data_status
+from app.benchmarks.references import references_for
+from app.benchmarks.registry import DEFAULT_BENCHMARK, Benchmark
+from app.benchmarks.samples import SAMPLE_SLUGS, sample_grid, sample_png
+from app.core.errors import NotFound
 from app.entries import board as service
 from app.leaderboard.api import resolve_benchmark_or_404
 from app.leaderboard.export import entries_csv, filter_entries, matches
@@ -22,6 +27,16 @@ FilterParam = Annotated[str | None, Query(max_length=64)]
 @router.get("/")
 def home() -> RedirectResponse:
     return RedirectResponse(f"/benchmarks/{DEFAULT_BENCHMARK}", status_code=307)
+
+
+@router.get("/benchmarks/{slug}/samples.png")
+def samples_png(slug: str, settings: SettingsDep) -> Response:
+    """A grid of sample images per class, beside their second-test (or harder, or cue-conflict) twins."""
+    benchmark = resolve_benchmark_or_404(slug)
+    if slug not in SAMPLE_SLUGS or not data_status(benchmark, settings.data_dir).installed:
+        raise NotFound(f"sample images of {slug!r}")
+    png = sample_png(slug, data_dir=settings.data_dir)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/benchmarks/{slug}.csv")
@@ -73,5 +88,15 @@ def leaderboard_page(
             "test2": second_test_figure(entries),
             "timeline": timeline_figure(entries),
         },
+        **_data_context(benchmark, settings.data_dir),
     }
     return render(request, "leaderboard.html", context)
+
+
+def _data_context(benchmark: Benchmark, data_dir: Path) -> dict[str, object]:
+    """Whether the data is here, its sample grid's captions, and the published results shown beside the board."""
+    status = data_status(benchmark, data_dir)
+    grid = (
+        sample_grid(benchmark.slug, data_dir=data_dir) if status.installed and benchmark.slug in SAMPLE_SLUGS else None
+    )
+    return {"data": status, "samples": grid, "references": references_for(benchmark.slug)}

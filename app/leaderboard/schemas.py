@@ -29,6 +29,12 @@ class BenchmarkOut(OutModel):
     max_seeds: int
     second_test: str | None
     builtin: bool
+    installed: bool = Field(description="Whether this server has the benchmark's data (else submissions are refused).")
+    availability: str = Field(description="In words: built in, installed, or how an operator installs it.")
+    n_test: int = Field(description="Images in the public test split (every entry is scored on it).")
+    n_test_private: int = Field(description="Images in the private test split (never shown per entry).")
+    n_test2: int = Field(description="Images in the second, shifted test set (robustness).")
+    class_names: list[str]
     url: str
 
 

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.benchmarks.availability import data_status
 from app.benchmarks.registry import all_benchmarks
 from app.web.figures import PALETTE
 
@@ -37,7 +38,12 @@ templates.env.globals["palette_json"] = json.dumps(PALETTE)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    base = {"benchmarks": all_benchmarks(), "settings": request.app.state.settings}
+    settings = request.app.state.settings
+    base = {
+        "benchmarks": all_benchmarks(),
+        "settings": settings,
+        "installed": lambda b: data_status(b, settings.data_dir).installed,
+    }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
