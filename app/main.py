@@ -28,6 +28,7 @@ from app.studies.api import router as studies_api
 from app.studies.pages import router as studies_pages
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
+from app.web.apidocs import install_api_docs
 from app.web.errors import install_error_handlers
 from app.web.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         title="archarena",
         version="0.1.0",
         description="Train every submitted vision architecture with the same recipe and several seeds; "
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(studies_pages)
     app.include_router(account_pages)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    install_api_docs(app)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
