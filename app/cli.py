@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -157,6 +159,7 @@ def demo(
     """Everything on this machine: SQLite database, SQLite broker, a worker, baselines, the web app."""
     from app.core.db.session import session_scope
     from app.demo import seed_demo
+    from app.runs.recovery import requeue_interrupted
 
     settings = get_settings()
     if settings.mode != "demo":
@@ -164,22 +167,51 @@ def demo(
     migrate()
     with session_scope(settings.database_url) as session:
         created, studies = seed_demo(session, settings.max_epochs, settings.data_dir)
+    interrupted = requeue_interrupted(settings)  # the last demo's workers were stopped mid-run
     # web() below sends every queued run to the broker at start-up, in the order they were created.
-    typer.echo(f"baselines: {len(created)} new; studies: {len(studies)} new")
+    typer.echo(
+        f"baselines: {len(created)} new; studies: {len(studies)} new; {len(interrupted)} interrupted runs requeued"
+    )
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--name", f"demo{i}@%h"], env=env)
+        subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker", "--name", f"demo{i}@%h"], env=env, preexec_fn=die_with_parent
+        )
         for i in range(workers)
     ]
     try:
         typer.echo(f"open http://{host}:{port}")
         web(host=host, port=port)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
+        stop_now(procs)
+
+
+def die_with_parent() -> None:
+    """In a demo worker, before it starts: the kernel kills it the moment the demo process ends, however that
+    happens (Ctrl-C, SIGTERM — uvicorn re-raises the signal after its shutdown, so no cleanup code of ours runs —
+    or SIGKILL). Its run in progress is requeued at the next demo start. Linux only; elsewhere a no-op."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def stop_now(procs: list[subprocess.Popen[bytes]], grace_s: float = 5.0) -> None:
+    """Stop the demo's workers at once: a cold shutdown (SIGQUIT) abandons the run in progress instead of
+    finishing it (minutes); the next demo start puts such runs back in the queue. SIGKILL after ``grace_s``."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGQUIT)
+    deadline = time.monotonic() + grace_s
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @token_cli.command("create")

@@ -68,3 +68,14 @@ def reap(settings: Settings, now: datetime | None = None) -> Reaped:
     if requeued or failed:
         log.warning("reaper: requeued runs %s, failed runs %s as crashed", requeued, failed)
     return Reaped(requeued=requeued, failed=failed)
+
+
+def requeue_interrupted(settings: Settings) -> list[int]:
+    """Put back in the queue every run left 'running' by workers that were stopped mid-run (the demo's own, after
+    Ctrl-C): on one machine with no worker started yet, a running run has no worker. Not for a shared database
+    with live workers elsewhere (there the reaper decides, by heartbeat)."""
+    with session_scope(settings.database_url) as session:
+        ids = repo.requeue_all_running(session)
+    if ids:
+        log.warning("requeued %s runs interrupted by the last stop: %s", len(ids), ids)
+    return ids

@@ -235,3 +235,19 @@ def requeue_runs(session: Session, run_ids: Sequence[int]) -> list[int]:
         )
         enqueue_runs(session, done)
     return done
+
+
+def requeue_all_running(session: Session) -> list[int]:
+    """Every running run back to queued (its epoch history is reset at the next claim), with its outbox row."""
+    ids = list(session.scalars(select(Run.id).where(Run.status == RunStatus.RUNNING).with_for_update()))
+    if ids:
+        session.execute(
+            update(Run)
+            .where(Run.id.in_(ids), Run.status == RunStatus.RUNNING)
+            .values(status=RunStatus.QUEUED, worker=None, heartbeat_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        enqueue_runs(session, ids)
+        for submission_id in set(session.scalars(select(Run.submission_id).where(Run.id.in_(ids)))):
+            refresh_submission_status(session, submission_id)
+    return ids
