@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from app.about.pages import router as about_pages
 from app.accounts.pages import router as account_pages
 from app.compare.api import router as compare_api
 from app.compare.pages import router as compare_pages
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "compare accuracy against compute with honest error bars.",
     )
     app.state.settings = settings
+    app.include_router(about_pages)
     app.include_router(leaderboard_api)
     app.include_router(submissions_api)
     app.include_router(leaderboard_pages)

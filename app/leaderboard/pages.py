@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.benchmarks.availability import data_status
 from app.benchmarks.references import references_for
-from app.benchmarks.registry import DEFAULT_BENCHMARK, Benchmark
+from app.benchmarks.registry import Benchmark
 from app.benchmarks.samples import SAMPLE_SLUGS, sample_grid, sample_png
 from app.core.errors import NotFound
 from app.entries import board as service
@@ -22,11 +22,6 @@ from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 FilterParam = Annotated[str | None, Query(max_length=64)]
-
-
-@router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse(f"/benchmarks/{DEFAULT_BENCHMARK}", status_code=307)
 
 
 @router.get("/benchmarks/{slug}/samples.png")

@@ -94,7 +94,9 @@ def test_leaderboard_page_shows_entries_and_chart(client: TestClient, finished_b
     for preset in RESULTS:
         assert preset in page.text
     assert 'id="frontier-data"' in page.text and "Pareto frontier" in page.text
-    assert client.get("/").status_code == 200  # redirected to the default benchmark
+    home = client.get("/")
+    assert home.status_code == 200 and "How scoring works" in home.text and "/benchmarks/digits" in home.text
+    assert "noise reference" in client.get("/how").text
     assert client.get("/benchmarks/nope").status_code == 404
     assert client.get("/vendor/plotly.min.js").headers["content-type"].startswith("text/javascript")
 
