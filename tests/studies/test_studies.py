@@ -186,9 +186,10 @@ def test_seed_studies_creates_the_canonical_studies_once(sqlite_settings: Settin
         seconds = time.perf_counter() - t0
         by_bench = {(s.benchmark, s.axis): s for s in created}
         assert set(by_bench) == {
-            ("digits", "mixer"), ("pathfinder", "mixer"), ("shapes", "mixer"), ("digits", "train_fraction")
+            ("digits", "mixer"), ("pathfinder", "mixer"), ("shapes", "mixer"), ("digits", "train_fraction"),
+            ("fashion_mnist", "mixer"), ("fashion_mnist", "train_fraction"),
         }  # fmt: skip
-        for bench in ("digits", "pathfinder", "shapes"):
+        for bench in ("digits", "fashion_mnist", "pathfinder", "shapes"):
             study = by_bench[(bench, "mixer")]
             assert study.match == "macs"
             labels = [v["label"].split("(")[0] for v in study.variants]
