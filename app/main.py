@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import plotly
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -28,7 +28,16 @@ from app.studies.pages import router as studies_pages
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
 from app.web.errors import install_error_handlers
-from app.web.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.web.inputguard import InputGuardMiddleware
+from app.web.middleware import (
+    AllowHeaderMiddleware,
+    BodySizeLimitMiddleware,
+    HeadMiddleware,
+    RelativeRedirectMiddleware,
+    SecurityHeadersMiddleware,
+)
+from app.web.openapi import document_guards
+from app.web.ratelimit import rate_limited
 
 ROOT = Path(__file__).resolve().parents[1]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -39,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        measuring.configure(settings.measure_processes)
+        measuring.configure(
+            settings.measure_processes, timeout_s=settings.measure_timeout_s, concurrency=settings.measure_concurrency
+        )
         await asyncio.to_thread(measuring.start)  # ready to measure before the first request
         relay = RelayThread(settings).start() if settings.relay_in_web else None
         try:
@@ -48,9 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if relay is not None:
                 relay.stop()
             measuring.shutdown()
-            limiter = getattr(_app.state, "rate_limiter", None)
-            if limiter is not None and hasattr(limiter, "close"):
-                limiter.close()
+            for limits in (getattr(_app.state, "guards", None), getattr(_app.state, "rate_limiter", None)):
+                if limits is not None and hasattr(limits, "close"):
+                    limits.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -58,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Train every submitted vision architecture with the same recipe and several seeds; "
         "compare accuracy against compute with honest error bars.",
+        # Every POST, PUT, PATCH and DELETE spends its caller's rate-limit budget (app.web.ratelimit).
+        dependencies=[Depends(rate_limited)],
     )
     app.state.settings = settings
     app.include_router(leaderboard_api)
@@ -78,8 +91,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def plotly_js() -> FileResponse:
         return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
+    # The last added is the outermost: security headers on everything, then the body limit before anything
+    # reads a body, the hostile-input check, HEAD as GET, relative redirects, and a filled Allow on a 405.
     app.add_middleware(AllowHeaderMiddleware)
+    app.add_middleware(RelativeRedirectMiddleware)
+    app.add_middleware(HeadMiddleware)
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=64 * 1024)
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
+    document_guards(app)
     return app

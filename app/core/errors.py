@@ -45,6 +45,16 @@ class TooManyRequests(Exception):
         self.headers = {**(headers or {}), "Retry-After": str(self.retry_after_s)}
 
 
+class ServiceUnavailable(Exception):
+    """A bounded resource (the measuring pool, password hashing) is busy right now: answered with 503 and
+    ``Retry-After``. Nothing was done; the same request later will be served."""
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+        self.headers = {"Retry-After": str(self.retry_after_s)}
+
+
 MAX_ID = 2**31 - 1
 """Ids are 32-bit integers in the database: a larger one in a URL is no such object, not a server error."""
 
@@ -73,3 +83,11 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": MessageOut, "description": "The token's user may not do this."},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": MessageOut, "description": "No such object."}}
+RETRY_AFTER_HEADER: dict[str, Any] = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+BUSY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": MessageOut,
+        "description": "Busy: every measuring slot is taken; nothing was done. Retry after `Retry-After` seconds.",
+        "headers": RETRY_AFTER_HEADER,
+    }
+}

@@ -75,6 +75,8 @@ class SubmissionSummaryOut(OutModel):
     recipe_version: str
     created_at: datetime
     url: str
+    hidden_reason: str | None = Field(default=None, description="Why an admin took it off the boards.")
+    flag_reason: str | None = Field(default=None, description="An admin's public warning about this entry.")
 
 
 class SubmissionOut(SubmissionSummaryOut):
@@ -89,5 +91,3 @@ class SubmissionOut(SubmissionSummaryOut):
     val_acc_curve: CurveOut = Field(
         default_factory=CurveOut, description="Validation accuracy per epoch, mean and std over the seeds."
     )
-    hidden_reason: str | None = Field(default=None, description="Why an admin took it off the boards.")
-    flag_reason: str | None = Field(default=None, description="An admin's public warning about this entry.")

@@ -9,6 +9,7 @@ from typing import Any
 from app.benchmarks.registry import Benchmark, UnknownBenchmark, all_benchmarks, get_benchmark
 from app.core.errors import InputError
 from app.specs.measuring import measure_spec
+from app.specs.static import static_check
 from app.zoo.limits import check_limits
 from app.zoo.measure import Measurement
 from app.zoo.spec import ArchSpec, SpecError, canonical_spec, parse_spec, spec_hash, spec_summary
@@ -34,10 +35,15 @@ def resolve_benchmark(slug: str) -> Benchmark:
 
 
 def validate_spec(benchmark_slug: str, raw_spec: object) -> ValidatedSpec:
-    """Parse, measure on the meta device, and check the benchmark's limits (422 errors naming the field)."""
+    """Parse, check what the fields alone can tell (cheap), measure on the meta device in the bounded pool,
+    and check the benchmark's limits (422 errors naming the field; 503 when every measuring slot is busy)."""
     benchmark = resolve_benchmark(benchmark_slug)
     try:
         spec = parse_spec(raw_spec)
+        # The one call point of the cheap checks: nothing costly runs for a spec they refuse.
+        refused = static_check(spec, benchmark.limits, benchmark.input_shape)
+        if refused:
+            raise InputError([in_body(e) for e in refused])
         measurement = measure_spec(spec, benchmark.input_shape, benchmark.num_classes)
     except SpecError as exc:
         raise InputError([in_body(e) for e in exc.errors]) from None

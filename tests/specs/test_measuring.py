@@ -35,8 +35,10 @@ def test_the_pool_measures_like_the_process_and_survives_a_killed_child(sqlite_s
         for pid in list(pool._processes):  # type: ignore[attr-defined]
             os.kill(pid, signal.SIGKILL)
         again = client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": TINY})
-        assert again.status_code == 200  # measured in the request's thread this once
-        assert measuring._get_pool() is not pool  # a fresh pool for the next one
+        # Never measured in the request's thread (unbounded, no time limit): busy this once, a fresh pool next.
+        assert again.status_code == 503 and int(again.headers["retry-after"]) >= 1, again.text
+        assert measuring._get_pool() is not pool
+        assert client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": TINY}).status_code == 200
     assert measuring._pool is None and measuring._get_pool() is None  # shut down with the app
 
 
@@ -71,3 +73,57 @@ def test_measuring_processes_leave_when_the_web_process_is_killed() -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def _wide(width: int) -> dict[str, object]:
+    """A spec no earlier test measured (measurements are cached by spec)."""
+    return {"preset": "tiny_vit_digits", "overrides": {"stages": [{"depth": 2, "width": width, "mixer": "pooling"}]}}
+
+
+def test_a_spec_over_the_time_limit_is_a_422_naming_it_and_the_pool_lives_on(sqlite_settings: Settings) -> None:
+    settings = sqlite_settings.model_copy(update={"measure_processes": 1, "measure_timeout_s": 0.001})
+    with TestClient(create_app(settings)) as client:
+        res = client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": _wide(40)})
+        assert res.status_code == 422, res.text
+        error = res.json()["detail"][0]
+        assert error["loc"] == ["body", "spec"] and error["type"] == "measure_timeout"
+        assert "0.001 s" in error["msg"]
+        pool = measuring._get_pool()
+        measuring.configure(1, timeout_s=30)  # the same app, a sane limit: the next spec is measured
+        assert client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": _wide(44)}).status_code == 200
+        assert pool is not None
+
+
+def test_a_full_measuring_pool_answers_503_with_retry_after_at_once(sqlite_settings: Settings) -> None:
+    settings = sqlite_settings.model_copy(update={"measure_concurrency": 1})
+    with TestClient(create_app(settings)) as client:
+        assert measuring.limits()[2] == 1
+        assert measuring._slots.acquire(blocking=False)  # another request is measuring
+        try:
+            res = client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": _wide(48)})
+            assert res.status_code == 503 and res.headers["retry-after"] == str(measuring.RETRY_AFTER_S)
+            assert "busy" in res.json()["detail"]
+            token = {"Authorization": "Bearer nothing"}  # the same answer on the submit route, nothing charged
+            assert client.post("/api/v1/submissions", json={"name": "x", "spec": TINY}, headers=token).status_code == 401
+        finally:
+            measuring._slots.release()
+        assert client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": _wide(48)}).status_code == 200
+
+
+def test_cheap_checks_refuse_a_huge_spec_before_it_takes_a_slot(sqlite_settings: Settings) -> None:
+    huge = {
+        "family": "metaformer",
+        "stem": {"kind": "patch", "patch_size": 1},
+        "stages": [{"depth": 64, "width": 512, "mixer": {"kind": "pooling", "pool_size": 31}}],
+    }
+    settings = sqlite_settings.model_copy(update={"measure_concurrency": 1})
+    with TestClient(create_app(settings)) as client:
+        assert measuring._slots.acquire(blocking=False)  # the pool is full, yet the answer is an immediate 422
+        try:
+            res = client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": huge})
+        finally:
+            measuring._slots.release()
+    assert res.status_code == 422, res.text
+    fields = {e["loc"][-1] for e in res.json()["detail"]}
+    assert fields == {"params", "macs"}, res.json()  # depth 64 and width 512 are within digits' limits
+    assert all("at least" in e["msg"] for e in res.json()["detail"])
