@@ -103,3 +103,17 @@ def pg_settings(tmp_path: Path, pg_url: str, redis_url: str) -> Settings:
     """Settings on this session's PostgreSQL database (migrated) and Redis, with a broker queue of their own."""
     upgrade(pg_url)
     return demo_settings(tmp_path, database_url=pg_url, broker_url=redis_url, queue=f"test-{secrets.token_hex(3)}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings on a migrated SQLite file, then on this session's PostgreSQL database (and Redis): a test that
+    takes this fixture runs on both."""
+    if request.param == "sqlite":
+        settings: Settings = request.getfixturevalue("sqlite_settings")
+        return settings
+    pg: Settings = request.getfixturevalue("pg_settings")
+    # The session's Redis holds the rate limits of every test's app: the shared "testclient" address must not
+    # run out of budget because of other tests.
+    unlimited = {"rate_limit_per_minute": 100_000, "signups_per_hour": 100_000, "auth_attempts_per_minute": 100_000}
+    return pg.model_copy(update=unlimited)

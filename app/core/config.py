@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # POSTs and DELETEs a minute per user (however many tokens they hold) or, without a valid token or session,
     # per client address, before 429; shared through Redis with a redis:// broker.
     rate_limit_per_minute: int = Field(default=60, ge=1)
+    # Sign-ups a client address may make an hour, and sign-up / log-in attempts it may make a minute (a name's
+    # failed log-ins also back off: 2, 4, 8, … s after the first five).
+    signups_per_hour: int = Field(default=5, ge=1)
+    auth_attempts_per_minute: int = Field(default=20, ge=1)
     # Addresses (or networks, CIDR) of reverse proxies whose X-Forwarded-For is believed; empty: none, the
     # client address is the TCP peer's. Comma-separated or a JSON list, e.g. "10.0.0.0/8,127.0.0.1".
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -85,7 +85,7 @@ def _join(session: Session, user: User, existing: Submission, asked: int, body: 
     charged to the asker. Every user's first join is an audit event: an entry others joined is theirs too."""
     have = existing.seeds_requested
     if existing.user_id != user.id and not repo.has_joined(session, existing.id, user.id):
-        details = {"name": body.name, "seeds": asked}
+        details = {"name": body.name, "seeds_asked": asked}
         audit.add_event(session, actor_id=user.id, action=JOIN, target_kind="submission", target_id=existing.id,
                         details=details)  # fmt: skip
     if asked <= have:

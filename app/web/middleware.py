@@ -24,9 +24,11 @@ class AllowHeaderMiddleware:
             await self.app(scope, receive, send)
             return
 
+        as_received = dict(scope)  # routing rewrites the scope in place (a mount moves the path into root_path)
+
         async def send_with_allow(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 405:
-                methods = self._methods(scope)
+                methods = self._methods(as_received)
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
                 headers.append((b"allow", ", ".join(sorted(methods)).encode()))
                 message = {**message, "headers": headers}

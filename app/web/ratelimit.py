@@ -39,9 +39,7 @@ REDIS_RETRY_S = 10.0  # after Redis fails, the process's own buckets answer for 
 LIMITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_CACHE_S = 60.0  # how long a token's owner is remembered for the limit's key
 
-# Sign-up and log-in (per client address, and per name for failed log-ins).
-SIGNUPS_PER_HOUR = 5
-AUTH_ATTEMPTS_PER_MINUTE = 20
+# Log-in failures per name (sign-ups and attempts per address: Settings.signups_per_hour, auth_attempts_per_minute).
 FREE_LOGIN_FAILURES = 5  # failed log-ins for one name before the back-off starts
 BACKOFF_BASE_S = 2.0  # then 2, 4, 8, … seconds, at most BACKOFF_MAX_S, before the name may try again
 BACKOFF_MAX_S = 900.0
@@ -271,10 +269,11 @@ class Guards:
 def make_guards(settings: Settings) -> Guards:
     url = settings.broker_url
     redis = url.startswith(("redis://", "rediss://"))
+    signups = settings.signups_per_hour
     return Guards(
         requests=make_limiter(url, settings.rate_limit_per_minute),
-        signups=make_limiter(url, SIGNUPS_PER_HOUR / 60.0, SIGNUPS_PER_HOUR, prefix="archarena:signups:"),
-        auth_attempts=make_limiter(url, AUTH_ATTEMPTS_PER_MINUTE, prefix="archarena:auth:"),
+        signups=make_limiter(url, signups / 60.0, signups, prefix="archarena:signups:"),
+        auth_attempts=make_limiter(url, settings.auth_attempts_per_minute, prefix="archarena:auth:"),
         login_failures=RedisBackoff(url) if redis else Backoff(),
     )
 
@@ -386,7 +385,8 @@ def check_auth_attempt(request: Request, kind: str, name: str) -> None:
     if kind == "signup":
         wait = guards.signups.peek(address)
         if wait > 0:
-            raise _refuse(wait, f"At most {SIGNUPS_PER_HOUR} new accounts an hour from one address")
+            per_hour = request.app.state.settings.signups_per_hour
+            raise _refuse(wait, f"At most {per_hour} new accounts an hour from one address")
     else:
         wait = guards.login_failures.wait(_name_key(name))
         if wait > 0:

@@ -103,8 +103,6 @@ def test_a_full_measuring_pool_answers_503_with_retry_after_at_once(sqlite_setti
             res = client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": _wide(48)})
             assert res.status_code == 503 and res.headers["retry-after"] == str(measuring.RETRY_AFTER_S)
             assert "busy" in res.json()["detail"]
-            token = {"Authorization": "Bearer nothing"}  # the same answer on the submit route, nothing charged
-            assert client.post("/api/v1/submissions", json={"name": "x", "spec": TINY}, headers=token).status_code == 401
         finally:
             measuring._slots.release()
         assert client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": _wide(48)}).status_code == 200
