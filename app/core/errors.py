@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -53,6 +54,17 @@ class ServiceUnavailable(Exception):
         super().__init__(message)
         self.retry_after_s = max(1, retry_after_s)
         self.headers = {"Retry-After": str(self.retry_after_s)}
+
+
+_SERVER_PATH = re.compile(r"(?<![\w:/])(?:/[\w.@+-]+)+/([\w.@+-]+)")
+
+
+def without_paths(text: str | None) -> str | None:
+    """A message for the public with the server's absolute paths cut to their last part (``/srv/data/x/f.gz`` →
+    ``…/f.gz``): a worker's error (a missing file, a failed import) must not map the server's disks."""
+    if text is None:
+        return None
+    return _SERVER_PATH.sub(lambda m: "…/" + m.group(1), text)
 
 
 MAX_ID = 2**31 - 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from app.core.errors import without_paths
 from app.core.schemas import OutModel
 
 
@@ -50,6 +51,11 @@ class RunOut(OutModel):
     code_version: str | None
     torch_version: str | None
     epochs: list[EpochOut] = Field(default_factory=list)
+
+    @field_validator("error_message")
+    @classmethod
+    def _no_server_paths(cls, value: str | None) -> str | None:
+        return without_paths(value)
 
 
 class CurveOut(OutModel):

@@ -2,7 +2,8 @@
 the meta device, each spec under a time limit, with at most ``concurrency`` measurements in flight (running or
 waiting for a process) per web process. A request beyond that is refused at once with ServiceUnavailable (503 +
 Retry-After) rather than holding a request thread while it waits: a flood of validations then costs the other
-pages nothing but the refusals.
+pages nothing but the refusals. Anonymous callers (no token, no session) share at most half of the slots, so an
+anonymous flood leaves room for the people who signed in.
 
 The time limit is kept twice: in the measuring process (SIGALRM interrupts the counting between two Python
 steps) and in the caller, which kills the pool's processes should one not come back (stuck inside one native
@@ -40,6 +41,7 @@ _processes = 0
 _timeout_s = DEFAULT_TIMEOUT_S
 _concurrency = 4
 _slots = threading.BoundedSemaphore(_concurrency)
+_anonymous_slots = threading.BoundedSemaphore(_concurrency // 2)
 
 
 class _Interrupted(Exception):
@@ -49,13 +51,14 @@ class _Interrupted(Exception):
 def configure(processes: int, *, timeout_s: float = DEFAULT_TIMEOUT_S, concurrency: int | None = None) -> None:
     """How many measuring processes to use from now on (0: none, measure in the caller's thread), how long one
     spec may take, and how many measurements may be in flight at once (default: twice the processes)."""
-    global _processes, _timeout_s, _concurrency, _slots
+    global _processes, _timeout_s, _concurrency, _slots, _anonymous_slots
     shutdown()
     with _lock:
         _processes = max(0, processes)
         _timeout_s = timeout_s
         _concurrency = concurrency or 2 * max(1, _processes)
         _slots = threading.BoundedSemaphore(_concurrency)
+        _anonymous_slots = threading.BoundedSemaphore(max(1, _concurrency // 2))
 
 
 def limits() -> tuple[int, float, int]:
@@ -150,22 +153,34 @@ def timeout_error(timeout_s: float) -> SpecError:
     )
 
 
-def measure_spec(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int) -> Measurement:
+def _busy(what: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"Every measuring slot {what} is busy; nothing was done. Try again in {RETRY_AFTER_S} s.",
+        retry_after_s=RETRY_AFTER_S,
+    )
+
+
+def measure_spec(
+    spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int, *, anonymous: bool = False
+) -> Measurement:
     """measure(), in the pool when there is one, under the time limit (SpecError at ``["spec"]`` past it) and
-    the concurrency cap (ServiceUnavailable when every slot is taken)."""
-    if not _slots.acquire(blocking=False):
-        raise ServiceUnavailable(
-            f"Every measuring slot is busy ({_concurrency} specs in flight); nothing was done. "
-            f"Try again in {RETRY_AFTER_S} s.",
-            retry_after_s=RETRY_AFTER_S,
-        )
+    the concurrency cap (ServiceUnavailable when every slot, or every slot anonymous callers may use, is taken)."""
+    anonymous_slots = _anonymous_slots
+    if anonymous and not anonymous_slots.acquire(blocking=False):
+        raise _busy("open to anonymous callers (an API token or a log-in gets slots of its own)")
     try:
-        pool = _get_pool()
-        if pool is None:
-            return measure(spec, input_shape, num_classes)
-        return _in_pool(pool, spec, input_shape, num_classes)
+        if not _slots.acquire(blocking=False):
+            raise _busy(f"({_concurrency} specs in flight)")
+        try:
+            pool = _get_pool()
+            if pool is None:
+                return measure(spec, input_shape, num_classes)
+            return _in_pool(pool, spec, input_shape, num_classes)
+        finally:
+            _slots.release()
     finally:
-        _slots.release()
+        if anonymous:
+            anonymous_slots.release()
 
 
 def _in_pool(

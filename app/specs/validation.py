@@ -34,9 +34,10 @@ def resolve_benchmark(slug: str) -> Benchmark:
         raise InputError.one(["body", "benchmark"], f"unknown benchmark {slug!r}; known: {known}") from None
 
 
-def validate_spec(benchmark_slug: str, raw_spec: object) -> ValidatedSpec:
+def validate_spec(benchmark_slug: str, raw_spec: object, *, anonymous: bool = False) -> ValidatedSpec:
     """Parse, check what the fields alone can tell (cheap), measure on the meta device in the bounded pool,
-    and check the benchmark's limits (422 errors naming the field; 503 when every measuring slot is busy)."""
+    and check the benchmark's limits (422 errors naming the field; 503 when every measuring slot is busy, or,
+    for an ``anonymous`` caller, every slot anonymous callers may share)."""
     benchmark = resolve_benchmark(benchmark_slug)
     try:
         spec = parse_spec(raw_spec)
@@ -44,7 +45,7 @@ def validate_spec(benchmark_slug: str, raw_spec: object) -> ValidatedSpec:
         refused = static_check(spec, benchmark.limits, benchmark.input_shape)
         if refused:
             raise InputError([in_body(e) for e in refused])
-        measurement = measure_spec(spec, benchmark.input_shape, benchmark.num_classes)
+        measurement = measure_spec(spec, benchmark.input_shape, benchmark.num_classes, anonymous=anonymous)
     except SpecError as exc:
         raise InputError([in_body(e) for e in exc.errors]) from None
     violations = check_limits(spec, measurement, benchmark.limits)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
@@ -17,7 +17,7 @@ from app.submissions import service
 from app.submissions.schemas import JoinedOut, SpecValidateIn, SpecValidateOut, SubmissionIn, SubmitOut
 from app.web.deps import SessionDep, SettingsDep, UserDep
 from app.web.params import SubmissionId
-from app.web.ratelimit import RATE_LIMIT_RESPONSES
+from app.web.ratelimit import RATE_LIMIT_RESPONSES, is_anonymous
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 SUBMIT_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -50,11 +50,12 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/specs/validate", responses={**ERROR_RESPONSES, **RATE_LIMIT_RESPONSES})
-def validate_spec(body: SpecValidateIn) -> SpecValidateOut:
+def validate_spec(body: SpecValidateIn, request: Request) -> SpecValidateOut:
     """Params, MACs, FLOPs, canonical spec and hash for a benchmark. No token needed (the rate limit is then
     per address); nothing is stored. Cheap checks come first; measuring runs in a bounded pool, so when every
-    slot is busy the answer is 503 with Retry-After."""
-    checked = validation.validate_spec(body.benchmark, body.spec)
+    slot is busy the answer is 503 with Retry-After. Anonymous callers share half of the slots: with a token,
+    a validation is not held back by an anonymous flood."""
+    checked = validation.validate_spec(body.benchmark, body.spec, anonymous=is_anonymous(request))
     m = checked.measurement
     return SpecValidateOut(
         benchmark=checked.benchmark.slug,

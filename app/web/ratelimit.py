@@ -345,14 +345,23 @@ def _token_owner(request: Request, token: str) -> int | None:
 
 
 def caller_key(request: Request) -> str:
-    """Whose budget a request spends: ``user:ID`` for a valid token or session, else ``addr:ADDRESS``."""
+    """Whose budget a request spends: ``user:ID`` for a valid token or session, else ``addr:ADDRESS``. Worked
+    out once per request."""
+    cached = getattr(request.state, "caller_key", None)
+    if cached is not None:
+        return str(cached)
     token = _bearer(request)
     owner = _token_owner(request, token) if token else None
     if owner is None:
         owner = session_user_id(request)
-    if owner is not None:
-        return f"user:{owner}"
-    return "addr:" + client_address(request)
+    key = f"user:{owner}" if owner is not None else "addr:" + client_address(request)
+    request.state.caller_key = key
+    return key
+
+
+def is_anonymous(request: Request) -> bool:
+    """No valid token and no live session: the caller is only an address."""
+    return caller_key(request).startswith("addr:")
 
 
 def _refuse(wait: float, message: str) -> TooManyRequests:

@@ -37,8 +37,13 @@ def _settings(request: Request) -> Settings:
 def current_user(request: Request, session: Session) -> User | None:
     """The logged-in user of this request (a live session, a user not banned), looked up once per request."""
     cached = getattr(request.state, "web_user", _UNSET)
-    if cached is not _UNSET:
+    if cached is None or (cached is not _UNSET and cached in session):
         return cached  # type: ignore[return-value]
+    if cached is not _UNSET:  # found through another (short) session, e.g. the rate limit's: this one's copy
+        user_id = cast(User, cached).id
+        fresh = session.get(User, user_id)
+        request.state.web_user = fresh
+        return fresh
     cookie = request.cookies.get(SESSION_COOKIE, "")
     user = users.session_user(session, cookie, _settings(request).secret_key) if cookie else None
     if user is not None:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.benchmarks.registry import all_benchmarks
+from app.core.errors import without_paths
 from app.web.figures import PALETTE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,7 @@ def pct(value: float | None, digits: int = 1) -> str:
 
 templates.env.filters["si"] = si
 templates.env.filters["pct"] = pct
+templates.env.filters["public"] = without_paths  # a worker's message without the server's paths
 templates.env.globals["palette_json"] = json.dumps(PALETTE)
 
 

@@ -125,3 +125,42 @@ def test_cheap_checks_refuse_a_huge_spec_before_it_takes_a_slot(sqlite_settings:
     fields = {e["loc"][-1] for e in res.json()["detail"]}
     assert fields == {"params", "macs"}, res.json()  # depth 64 and width 512 are within digits' limits
     assert all("at least" in e["msg"] for e in res.json()["detail"])
+
+
+def test_anonymous_callers_share_half_of_the_slots(sqlite_settings: Settings) -> None:
+    from tests.submissions.test_api import token_for
+
+    settings = sqlite_settings.model_copy(update={"measure_concurrency": 2})
+    with TestClient(create_app(settings)) as client:
+        token = token_for(settings, "signed-in")
+        assert measuring._anonymous_slots.acquire(blocking=False)  # an anonymous flood holds its share
+        try:
+            res = client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": _wide(52)})
+            assert res.status_code == 503 and "API token" in res.json()["detail"]
+            mine = client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": _wide(52)}, headers=token)
+            assert mine.status_code == 200, mine.text
+        finally:
+            measuring._anonymous_slots.release()
+
+
+def test_a_study_with_too_many_seeds_is_refused_before_any_planning(sqlite_settings: Settings) -> None:
+    from tests.submissions.test_api import token_for
+
+    settings = sqlite_settings.model_copy(update={"measure_concurrency": 1})
+    study = {
+        "name": "eleven",
+        "benchmark": "digits",
+        "base_spec": {"preset": "tiny_vit_digits", "overrides": {}},
+        "axis": "mixer",
+        "values": ["pooling", "identity"],
+        "match": "macs",
+        "seeds": 11,
+    }
+    with TestClient(create_app(settings)) as client:
+        token = token_for(settings, "planner")
+        assert measuring._slots.acquire(blocking=False)  # planning would need a slot: it never asks for one
+        try:
+            res = client.post("/api/v1/studies", json=study, headers=token)
+        finally:
+            measuring._slots.release()
+    assert res.status_code == 422 and "maximum of 10" in res.text, res.text

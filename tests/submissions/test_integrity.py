@@ -64,8 +64,21 @@ def _race(settings: Settings, spec: dict[str, object], n: int = 8) -> list[servi
     return results
 
 
+def _fresh_spec(settings: Settings) -> dict[str, object]:
+    """A spec no entry of this (possibly shared) database has yet: the race must start from nothing."""
+    from app.zoo.spec import parse_spec, spec_hash
+
+    with session_scope(settings.database_url) as session:
+        taken = set(session.scalars(select(Submission.spec_hash)))
+    for width in range(14, 64):
+        spec: dict[str, object] = {"preset": "tiny_resnet_digits", "overrides": {"stem_width": width}}
+        if spec_hash(parse_spec(spec)) not in taken:
+            return spec
+    raise AssertionError("no fresh spec left")
+
+
 def test_eight_identical_submissions_at_once_are_one_entry(db_settings: Settings, roomy_measuring: None) -> None:
-    spec = {"preset": "tiny_resnet_digits", "overrides": {"stem_width": 9 + hash(db_settings.database_url) % 5}}
+    spec = _fresh_spec(db_settings)
     results = _race(db_settings, spec)
     errors = [r for r in results if isinstance(r, BaseException)]
     assert not errors, errors
@@ -243,3 +256,26 @@ def test_a_benchmark_without_its_data_refuses_before_charging(tmp_path: Path, sq
         ok = client.post("/api/v1/submissions", json={"name": "d", "spec": spec}, headers=alice)
         assert ok.status_code == 201 and ok.headers["x-quota-remaining"] == "19"
         assert [s["benchmark"] for s in client.get("/api/v1/submissions").json()] == ["digits"]
+
+
+def test_run_errors_shown_to_the_public_name_no_server_paths(client: TestClient, sqlite_settings: Settings) -> None:
+    from sqlalchemy import update
+
+    from app.core.db.tables import Run
+
+    alice = token_for(sqlite_settings, "alice")
+    sid = client.post("/api/v1/submissions", json={"name": "p", "spec": TINY, "seeds": 1}, headers=alice).json()["id"]
+    message = (
+        "mnist: dataset files not found (/srv/secret/data/mnist/train-images-idx3-ubyte.gz); "
+        "run: archarena data fetch mnist (data directory: /srv/secret/data)"
+    )
+    with session_scope(sqlite_settings.database_url) as session:
+        session.execute(
+            update(Run)
+            .where(Run.submission_id == sid)
+            .values(status="failed", error_kind="data", error_message=message)
+        )
+    shown = client.get(f"/api/v1/submissions/{sid}").json()["runs"][0]["error_message"]
+    assert "/srv/secret" not in shown and "…/train-images-idx3-ubyte.gz" in shown and "data fetch mnist" in shown
+    for page in (f"/submissions/{sid}", "/queue"):
+        assert "/srv/secret" not in client.get(page).text, page
