@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.benchmarks.registry import DEFAULT_BENCHMARK
+from app.benchmarks.registry import DEFAULT_BENCHMARK, get_benchmark
 from app.core.db.tables import Submission, User
 from app.core.errors import MAX_ID, InputError
 from app.entries import repository as entries_repo
@@ -66,6 +66,7 @@ def submission_page(
         "curl": curl_command(str(request.base_url), body),
         "candidates": [{"id": o.id, "name": o.name, "baseline": o.is_baseline} for o in candidates[:20]],
         "joined": _joined_message(stored, added),
+        "max_seeds": get_benchmark(stored.benchmark).max_seeds,
         **moderation_context(session, stored, web_user),
     }
     return accounts_web.render_form_page(request, "submission.html", context)
