@@ -92,14 +92,33 @@ def web(
 
     from app.main import create_app
 
+    settings = get_settings()
+    _loopback_in_demo(settings.mode, host)
     try:
         _send_queued()  # messages lost while nothing ran (a broker restarted empty) are sent again
     except Exception as exc:  # a web app that cannot reach the database yet still starts; workers reconcile too
         typer.echo(f"reconcile at start-up failed: {exc}", err=True)
+    # The app reads X-Forwarded-For itself, and only from ARCHARENA_TRUSTED_PROXIES: uvicorn's own reading
+    # (which trusts 127.0.0.1 by default) would let any local caller choose its rate-limit address.
+    options = {"host": host, "port": port, "log_level": "info", "proxy_headers": False}
     if processes == 1:
-        uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
     else:  # each process builds its own app from the same environment
-        uvicorn.run("app.main:create_app", factory=True, workers=processes, host=host, port=port, log_level="info")
+        uvicorn.run("app.main:create_app", factory=True, workers=processes, **options)  # type: ignore[arg-type]
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _loopback_in_demo(mode: str, host: str) -> None:
+    """The demo's defaults (anonymous submissions as 'demo', a secret kept in its home folder) are for one
+    person on one machine: it listens on loopback only. A shared server runs in production mode."""
+    if mode == "demo" and host not in LOOPBACK:
+        raise typer.BadParameter(
+            f"the demo listens on loopback only (127.0.0.1 or ::1), not {host!r}; to serve others, run in "
+            "production mode (ARCHARENA_MODE=production with PostgreSQL, Redis and ARCHARENA_SECRET_KEY; see "
+            "docker-compose.yml)"
+        )
 
 
 @cli.command()
@@ -164,6 +183,7 @@ def demo(
     settings = get_settings()
     if settings.mode != "demo":
         raise typer.BadParameter("`archarena demo` runs in demo mode only (unset ARCHARENA_MODE)")
+    _loopback_in_demo(settings.mode, host)
     migrate()
     with session_scope(settings.database_url) as session:
         created, studies = seed_demo(session, settings.max_epochs, settings.data_dir)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import plotly
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -31,18 +31,65 @@ from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
 from app.web.apidocs import install_api_docs
 from app.web.errors import install_error_handlers
-from app.web.middleware import AllowHeaderMiddleware, BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.web.inputguard import InputGuardMiddleware
+from app.web.middleware import (
+    AllowHeaderMiddleware,
+    BodySizeLimitMiddleware,
+    HeadMiddleware,
+    RelativeRedirectMiddleware,
+    SecurityHeadersMiddleware,
+)
+from app.web.openapi import document_guards
+from app.web.ratelimit import rate_limited
 
 ROOT = Path(__file__).resolve().parents[1]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
+ROUTERS = (
+    about_pages, leaderboard_api, submissions_api, leaderboard_pages, overall_routes, submission_pages,
+    moderation_api, moderation_pages, compare_api, compare_pages, queue_pages, studies_api, studies_pages,
+    account_pages,
+)  # fmt: skip
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    app = FastAPI(
+        lifespan=_lifespan(settings),
+        docs_url=None,
+        redoc_url=None,
+        title="archarena",
+        version="0.1.0",
+        description="Train every submitted vision architecture with the same recipe and several seeds; "
+        "compare accuracy against compute with honest error bars.",
+        # Every POST, PUT, PATCH and DELETE spends its caller's rate-limit budget (app.web.ratelimit).
+        dependencies=[Depends(rate_limited)],
+    )
+    app.state.settings = settings
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    install_api_docs(app)
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+    _install_middleware(app)
+    install_error_handlers(app)
+    document_guards(app)
+    return app
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start what the app needs before it serves (the measuring pool, the outbox relay); stop it afterwards."""
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        measuring.configure(settings.measure_processes)
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        measuring.configure(
+            settings.measure_processes, timeout_s=settings.measure_timeout_s, concurrency=settings.measure_concurrency
+        )
         await asyncio.to_thread(measuring.start)  # ready to measure before the first request
         relay = RelayThread(settings).start() if settings.relay_in_web else None
         try:
@@ -51,43 +98,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if relay is not None:
                 relay.stop()
             measuring.shutdown()
-            limiter = getattr(_app.state, "rate_limiter", None)
-            if limiter is not None and hasattr(limiter, "close"):
-                limiter.close()
+            for limits in (getattr(app.state, "guards", None), getattr(app.state, "rate_limiter", None)):
+                if limits is not None and hasattr(limits, "close"):
+                    limits.close()
 
-    app = FastAPI(
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        title="archarena",
-        version="0.1.0",
-        description="Train every submitted vision architecture with the same recipe and several seeds; "
-        "compare accuracy against compute with honest error bars.",
-    )
-    app.state.settings = settings
-    app.include_router(about_pages)
-    app.include_router(leaderboard_api)
-    app.include_router(submissions_api)
-    app.include_router(leaderboard_pages)
-    app.include_router(overall_routes)
-    app.include_router(submission_pages)
-    app.include_router(moderation_api)
-    app.include_router(moderation_pages)
-    app.include_router(compare_api)
-    app.include_router(compare_pages)
-    app.include_router(queue_pages)
-    app.include_router(studies_api)
-    app.include_router(studies_pages)
-    app.include_router(account_pages)
-    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
-    install_api_docs(app)
+    return lifespan
 
-    @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
+def _install_middleware(app: FastAPI) -> None:
+    # The last added is the outermost: security headers on everything, then the body limit before anything
+    # reads a body, the hostile-input check, HEAD as GET, relative redirects, and a filled Allow on a 405.
     app.add_middleware(AllowHeaderMiddleware)
+    app.add_middleware(RelativeRedirectMiddleware)
+    app.add_middleware(HeadMiddleware)
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=64 * 1024)
     app.add_middleware(SecurityHeadersMiddleware)
-    install_error_handlers(app)
-    return app

@@ -36,6 +36,12 @@ def run_migrations_online() -> None:
 
         connectable = create_engine(url, poolclass=pool.NullPool)
     with connectable.connect() as connection:
+        sqlite = url.startswith("sqlite")
+        if sqlite:
+            # Batch mode recreates a table by copying it and dropping the old one: with foreign keys on, that
+            # drop would cascade into every child table. (A PRAGMA outside any transaction: pysqlite has not
+            # begun one yet.)
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -45,6 +51,8 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -118,3 +118,17 @@ def freeze_reference(settings: Settings, benchmark: str = "digits", sigma: float
     version = effective_recipe_version(get_benchmark(benchmark).recipe, settings.max_epochs)
     with session_scope(settings.database_url) as session:
         entries_repo.add_noise_reference(session, benchmark, version, ref.to_dict(), [])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings on a migrated SQLite file, then on this session's PostgreSQL database (and Redis): a test that
+    takes this fixture runs on both."""
+    if request.param == "sqlite":
+        settings: Settings = request.getfixturevalue("sqlite_settings")
+        return settings
+    pg: Settings = request.getfixturevalue("pg_settings")
+    # The session's Redis holds the rate limits of every test's app: the shared "testclient" address must not
+    # run out of budget because of other tests.
+    unlimited = {"rate_limit_per_minute": 100_000, "signups_per_hour": 100_000, "auth_attempts_per_minute": 100_000}
+    return pg.model_copy(update=unlimited)

@@ -1,10 +1,12 @@
-"""Sign-up, log-in, log-out, a user's profile, and their API tokens. Every POST form checks the CSRF token."""
+"""Sign-up, log-in, log-out, a password change, a user's profile, and their API tokens. Every POST form checks the
+CSRF token; sign-up and log-in are throttled per address and (log-in) per name, with a growing wait after
+repeated failures."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.core.db.tables import User
@@ -14,10 +16,9 @@ from app.users import service
 from app.web import sessions as accounts_web
 from app.web.deps import SessionDep, WebUserDep
 from app.web.params import TokenId
-from app.web.ratelimit import rate_limited
-from app.web.templating import render
+from app.web.ratelimit import check_auth_attempt, record_login, record_signup
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited)])
+router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)]
 Name = Annotated[str, Form(max_length=64)]
 Password = Annotated[str, Form(max_length=1024)]
@@ -36,13 +37,15 @@ def signup_form(request: Request) -> HTMLResponse:
 def signup(request: Request, session: SessionDep, name: Name, password: Password, csrf: Csrf = "") -> Response:
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
+    check_auth_attempt(request, "signup", name)
     try:
         user = service.sign_up(session, name.strip(), password)
     except service.SignupError as exc:
         return accounts_web.render_form_page(request, "signup.html", {"name": name, "error": str(exc)}, 422)
-    session.commit()
     response = _to(f"/users/{user.name}")
-    accounts_web.log_in(request, response, user.id, user.name)
+    accounts_web.log_in(request, response, session, user)
+    session.commit()
+    record_signup(request)
     return response
 
 
@@ -55,39 +58,86 @@ def login_form(request: Request) -> HTMLResponse:
 def login(request: Request, session: SessionDep, name: Name, password: Password, csrf: Csrf = "") -> Response:
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
+    check_auth_attempt(request, "login", name.strip())
     user = service.log_in(session, name.strip(), password)
+    record_login(request, name.strip(), ok=user is not None)
     if user is None:
         context = {"name": name, "error": "unknown user name or wrong password"}
         return accounts_web.render_form_page(request, "login.html", context, 401)
-    session.commit()  # a re-hashed password, if the parameters changed
+    if user.banned_at is not None:
+        context = {"name": name, "error": f"this account was banned by an admin: {user.banned_reason}"}
+        return accounts_web.render_form_page(request, "login.html", context, 403)
     response = _to("/submit")
-    accounts_web.log_in(request, response, user.id, user.name)
+    accounts_web.log_in(request, response, session, user)
+    session.commit()  # the session (and a re-hashed password, if the parameters changed)
     return response
 
 
 @router.post("/logout", response_model=None)
-def logout(request: Request, csrf: Csrf = "") -> Response:
+def logout(
+    request: Request,
+    session: SessionDep,
+    csrf: Csrf = "",
+    everywhere: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """End this browser's session (``everywhere``: every session of the user, on every device)."""
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
     response = _to("/")
-    accounts_web.log_out(request, response)
+    accounts_web.log_out(request, response, session, everywhere=bool(everywhere))
+    session.commit()
+    return response
+
+
+@router.post("/password", response_model=None)
+def change_password(
+    request: Request,
+    session: SessionDep,
+    user: WebUserDep,
+    current: Password,
+    new: Password,
+    csrf: Csrf = "",
+) -> Response:
+    """A new password; every session of the user ends, and this browser gets a fresh one."""
+    if not accounts_web.csrf_ok(request, csrf):
+        return accounts_web.csrf_refused(request)
+    if user is None:
+        return _to("/login")
+    check_auth_attempt(request, "login", user.name)
+    try:
+        service.change_password(session, user, current, new)
+    except (service.WrongPassword, service.SignupError) as exc:
+        record_login(request, user.name, ok=not isinstance(exc, service.WrongPassword))
+        return _tokens(request, session, user, created=None, status_code=422, password_error=str(exc))
+    response = _to("/tokens?password=changed")
+    accounts_web.log_in(request, response, session, user)
+    session.commit()
     return response
 
 
 @router.get("/users/{name}", response_class=HTMLResponse)
-def profile(name: Annotated[str, Path(max_length=64)], request: Request, session: SessionDep) -> HTMLResponse:
+def profile(
+    name: Annotated[str, Path(max_length=64)], request: Request, session: SessionDep, viewer: WebUserDep
+) -> HTMLResponse:
+    """A user's entries (hidden ones marked, deleted ones gone); an admin also gets the ban form."""
     user = service.get_user_by_name(session, name)
     if user is None:
         raise NotFound(f"user {name}")
-    found = entries_repo.list_submissions(session, user=user.name, limit=500)
-    return render(request, "profile.html", {"user": user, "submissions": found})
+    found = entries_repo.list_submissions(session, user=user.name, limit=500, include_hidden=True)
+    context = {"user": user, "submissions": found, "is_admin": viewer is not None and viewer.is_admin}
+    return accounts_web.render_form_page(request, "profile.html", context)
 
 
 @router.get("/tokens", response_model=None)
-def tokens_page(request: Request, session: SessionDep, user: WebUserDep) -> Response:
+def tokens_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUserDep,
+    password: Annotated[str, Query(max_length=16)] = "",
+) -> Response:
     if user is None:
         return _to("/login")
-    return _tokens(request, session, user, created=None)
+    return _tokens(request, session, user, created=None, password_changed=password == "changed")
 
 
 @router.post("/tokens", response_model=None)
@@ -125,7 +175,20 @@ def revoke_token(
 
 
 def _tokens(
-    request: Request, session: SessionDep, user: User, *, created: str | None, status_code: int = 200
+    request: Request,
+    session: SessionDep,
+    user: User,
+    *,
+    created: str | None,
+    status_code: int = 200,
+    password_error: str | None = None,
+    password_changed: bool = False,
 ) -> HTMLResponse:
-    context = {"user": user, "tokens": service.list_tokens(session, user), "created": created}
+    context = {
+        "user": user,
+        "tokens": service.list_tokens(session, user),
+        "created": created,
+        "password_error": password_error,
+        "password_changed": password_changed,
+    }
     return accounts_web.render_form_page(request, "tokens.html", context, status_code)

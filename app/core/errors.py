@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -45,6 +46,27 @@ class TooManyRequests(Exception):
         self.headers = {**(headers or {}), "Retry-After": str(self.retry_after_s)}
 
 
+class ServiceUnavailable(Exception):
+    """A bounded resource (the measuring pool, password hashing) is busy right now: answered with 503 and
+    ``Retry-After``. Nothing was done; the same request later will be served."""
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+        self.headers = {"Retry-After": str(self.retry_after_s)}
+
+
+_SERVER_PATH = re.compile(r"(?<![\w:/])(?:/[\w.@+-]+)+/([\w.@+-]+)")
+
+
+def without_paths(text: str | None) -> str | None:
+    """A message for the public with the server's absolute paths cut to their last part (``/srv/data/x/f.gz`` →
+    ``…/f.gz``): a worker's error (a missing file, a failed import) must not map the server's disks."""
+    if text is None:
+        return None
+    return _SERVER_PATH.sub(lambda m: "…/" + m.group(1), text)
+
+
 MAX_ID = 2**31 - 1
 """Ids are 32-bit integers in the database: a larger one in a URL is no such object, not a server error."""
 
@@ -73,3 +95,11 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": MessageOut, "description": "The token's user may not do this."},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": MessageOut, "description": "No such object."}}
+RETRY_AFTER_HEADER: dict[str, Any] = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+BUSY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": MessageOut,
+        "description": "Busy: every measuring slot is taken; nothing was done. Retry after `Retry-After` seconds.",
+        "headers": RETRY_AFTER_HEADER,
+    }
+}

@@ -55,7 +55,7 @@ def board_for_version(session: Session, slug: str, version: str) -> Board:
     benchmark = get_benchmark(slug)
     reference = board_reference(session, slug, version)
     members = repo.lineage_members(session, slug, version)
-    entries = [build_entry(s) for s in members if s.hidden_reason is None]
+    entries = [build_entry(s) for s in members if on_board(s)]
     scores = _lineages(entries, members, reference)
     requested = [len(a) + max(0, e.seeds_requested - e.n) for e, a in zip(entries, scores, strict=True)]
     ranks = rank_board(scores, [max(1, r) for r in requested], benchmark.n_test, reference.ref)
@@ -71,6 +71,12 @@ def board_for_version(session: Session, slug: str, version: str) -> Board:
         entry.notes = _notes(entry)
     pending = [e for e in entries if e.test_acc_mean is None]
     return Board(scored + pending, reference, ranks.covers, ranks.level, ranks.n_complete, benchmark.n_test)
+
+
+def on_board(submission: Submission) -> bool:
+    """Hidden (by an admin) and deleted (by their owner) entries leave the board; their seeds still count in their
+    lineage."""
+    return submission.hidden_reason is None and submission.deleted_at is None
 
 
 def _order(entry: Entry) -> tuple[int, float]:
@@ -187,7 +193,7 @@ def _notes(entry: Entry) -> list[str]:
 def entry_of(session: Session, submission: Submission) -> Entry:
     """A submission's entry as its board shows it (interval, rank, lineage and notes in the board's context); an
     entry on no board (hidden by an admin) is built on its own, with the notes its own seeds support."""
-    if submission.hidden_reason is None:
+    if on_board(submission):
         for entry in board_for_version(session, submission.benchmark, submission.recipe_version).entries:
             if entry.id == submission.id:
                 return entry

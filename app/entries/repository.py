@@ -18,6 +18,7 @@ def submissions_for(session: Session, benchmark: str, recipe_version: str) -> li
             Submission.benchmark == benchmark,
             Submission.recipe_version == recipe_version,
             Submission.hidden_reason.is_(None),  # hidden by an admin: off every board
+            Submission.deleted_at.is_(None),
         )
         .options(selectinload(Submission.user), selectinload(Submission.runs))
         .order_by(Submission.id)
@@ -39,8 +40,16 @@ def list_submissions(
     status: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    include_hidden: bool = False,
 ) -> list[Submission]:
-    query = select(Submission).options(selectinload(Submission.user), selectinload(Submission.runs))
+    """Live (not deleted) submissions, newest first; hidden ones only with ``include_hidden``."""
+    query = (
+        select(Submission)
+        .where(Submission.deleted_at.is_(None))
+        .options(selectinload(Submission.user), selectinload(Submission.runs))
+    )
+    if not include_hidden:
+        query = query.where(Submission.hidden_reason.is_(None))
     if benchmark:
         query = query.where(Submission.benchmark == benchmark)
     if user:
@@ -60,6 +69,7 @@ def finished_test_accs(session: Session, benchmark: str, recipe_version: str) ->
             Submission.benchmark == benchmark,
             Submission.recipe_version == recipe_version,
             Submission.hidden_reason.is_(None),
+            Submission.deleted_at.is_(None),
             Run.status == RunStatus.FINISHED,
             Run.test_acc.is_not(None),
         )
@@ -98,6 +108,7 @@ def reference_entries(session: Session, benchmark: str, recipe_version: str) -> 
             Submission.benchmark == benchmark,
             Submission.recipe_version == recipe_version,
             Submission.is_baseline.is_(True),
+            Submission.deleted_at.is_(None),
         )
         .options(selectinload(Submission.runs))
         .order_by(Submission.id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from app.core.errors import without_paths
 from app.core.schemas import OutModel
 
 
@@ -51,6 +52,11 @@ class RunOut(OutModel):
     torch_version: str | None
     epochs: list[EpochOut] = Field(default_factory=list)
 
+    @field_validator("error_message")
+    @classmethod
+    def _no_server_paths(cls, value: str | None) -> str | None:
+        return without_paths(value)
+
 
 class CurveOut(OutModel):
     epochs: list[int] = Field(default_factory=list)
@@ -75,6 +81,8 @@ class SubmissionSummaryOut(OutModel):
     recipe_version: str
     created_at: datetime
     url: str
+    hidden_reason: str | None = Field(default=None, description="Why an admin took it off the boards.")
+    flag_reason: str | None = Field(default=None, description="An admin's public warning about this entry.")
 
 
 class SubmissionOut(SubmissionSummaryOut):
@@ -89,5 +97,3 @@ class SubmissionOut(SubmissionSummaryOut):
     val_acc_curve: CurveOut = Field(
         default_factory=CurveOut, description="Validation accuracy per epoch, mean and std over the seeds."
     )
-    hidden_reason: str | None = Field(default=None, description="Why an admin took it off the boards.")
-    flag_reason: str | None = Field(default=None, description="An admin's public warning about this entry.")

@@ -29,6 +29,8 @@ def summary_out(submission: Submission) -> SubmissionSummaryOut:
         recipe_version=submission.recipe_version,
         created_at=submission.created_at,
         url=f"/submissions/{submission.id}",
+        hidden_reason=submission.hidden_reason,
+        flag_reason=submission.flag_reason,
     )
 
 
@@ -46,17 +48,16 @@ def submission_out(session: Session, submission: Submission) -> SubmissionOut:
         test_acc_std=entry.test_acc_std,
         notes=entry.notes,
         val_acc_curve=CurveOut.model_validate(val_acc_curve(submission), from_attributes=True),
-        hidden_reason=submission.hidden_reason,
-        flag_reason=submission.flag_reason,
     )
 
 
 def load_submission(session: Session, submission_id: int) -> Submission:
-    """A submission with its runs and their epoch rows; NotFound (404) when there is none."""
+    """A submission with its runs and their epoch rows; NotFound (404) when there is none or it was deleted
+    (its row stays for the audit log and lineage, but it is nobody's entry any more)."""
     if not 1 <= submission_id <= MAX_ID:  # ids are 32-bit in the database: asking for a larger one is no error
         raise NotFound(f"submission {submission_id}")
     submission = repo.get_submission(session, submission_id, with_epochs=True)
-    if submission is None:
+    if submission is None or submission.deleted_at is not None:
         raise NotFound(f"submission {submission_id}")
     return submission
 
@@ -68,7 +69,11 @@ def get_submission_out(session: Session, submission_id: int) -> SubmissionOut:
 def list_summaries(
     session: Session, *, benchmark: str | None, user: str | None, status: str | None, limit: int, offset: int
 ) -> list[SubmissionSummaryOut]:
-    found = repo.list_submissions(session, benchmark=benchmark, user=user, status=status, limit=limit, offset=offset)
+    """Live submissions, newest first. Hidden ones are left out, as on the boards, except from one user's list
+    (their record, like their profile), where ``hidden_reason`` marks them; flagged ones carry ``flag_reason``."""
+    found = repo.list_submissions(
+        session, benchmark=benchmark, user=user, status=status, limit=limit, offset=offset, include_hidden=bool(user)
+    )
     return [summary_out(s) for s in found]
 
 

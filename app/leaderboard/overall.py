@@ -19,6 +19,7 @@ from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.registry import Benchmark, all_benchmarks
 from app.core.db.tables import RunStatus, Submission
 from app.entries import repository as entries_repo
+from app.entries.board import on_board
 from app.entries.lineage import Try, lineages
 from app.stats.aggregate import iqm_estimate, normalise, performance_profile, probability_of_improvement
 from app.stats.luck import MIN_TRIES_FOR_CURVE, expected_best_curve
@@ -59,7 +60,7 @@ def overall(session: Session, max_epochs: int | None, data_dir: Any = None, by: 
         version = effective_recipe_version(b.recipe, max_epochs)
         members = entries_repo.lineage_members(session, b.slug, version)
         for s in members:
-            if s.is_baseline and s.hidden_reason is None:
+            if s.is_baseline and on_board(s):
                 runs[contender_of(s, by)][b.slug] += [normalise(a, 1.0 / b.num_classes) for a in _accs(s)]
         curves += _try_curves(b, members)
     contenders = [_estimate(name, dict(per)) for name, per in runs.items()]

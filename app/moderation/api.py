@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.core.db.tables import AuditEvent
 from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
 from app.entries.schemas import SubmissionOut
 from app.entries.views import get_submission_out
 from app.moderation import service
-from app.moderation.schemas import AuditEventOut, ReasonIn, RerunIn, SeedsIn, TokenBanOut
+from app.moderation.schemas import AuditEventOut, ReasonIn, RerunIn, SeedsIn, TokenBanOut, UserBanOut
 from app.quotas.service import QUOTA_HEADERS_DOC
 from app.web.deps import SessionDep, UserDep
 from app.web.params import SubmissionId, TokenId
-from app.web.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
+from app.web.ratelimit import RATE_LIMIT_RESPONSES
 
-router = APIRouter(prefix="/api/v1", tags=["moderation"], dependencies=[Depends(rate_limited)])
+router = APIRouter(prefix="/api/v1", tags=["moderation"])
+UserName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="A user's name.")]
+CONFLICT: dict[int | str, dict[str, object]] = {
+    409: {"model": MessageOut, "description": "Not in a state this action applies to (the message says why)."}
+}
 ACTION_RESPONSES = {**ERROR_RESPONSES, **AUTH_RESPONSES, **NOT_FOUND, **RATE_LIMIT_RESPONSES}
 REQUEUE_RESPONSES: dict[int | str, dict[str, object]] = {
     **ACTION_RESPONSES,
@@ -103,7 +107,7 @@ def add_seeds(
 @router.delete(
     "/submissions/{submission_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**AUTH_RESPONSES, **NOT_FOUND, **ERROR_RESPONSES},
+    responses={**AUTH_RESPONSES, **NOT_FOUND, **ERROR_RESPONSES, **RATE_LIMIT_RESPONSES, **CONFLICT},
 )
 def delete_submission(
     submission_id: SubmissionId,
@@ -111,7 +115,9 @@ def delete_submission(
     session: SessionDep,
     reason: Annotated[str, Query(max_length=500, description="Why (kept in the audit log).")] = "",
 ) -> Response:
-    """Owner or admin: delete the submission and its runs; the audit log records who, when and why."""
+    """Owner or admin: take the entry off every board and list and cancel its unfinished runs (its record and
+    history stay; no quota comes back). 409 for an owner when the entry is a study's variant, or when others
+    submitted the same spec or added seeds to it."""
     service.delete_submission(session, user, submission_id, reason)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -130,6 +136,23 @@ def ban_token(token_id: TokenId, body: ReasonIn, user: UserDep, session: Session
         revoked_at=token.revoked_at,
         banned_reason=token.banned_reason,
     )
+
+
+@router.post("/users/{name}/ban", responses={**ACTION_RESPONSES, **CONFLICT})
+def ban_user(name: UserName, body: ReasonIn, user: UserDep, session: SessionDep) -> UserBanOut:
+    """Admin only: ban a user: every token is revoked (requests get 401 naming the reason) and every browser
+    session ends at once; the audit log keeps who, when and why."""
+    banned = service.ban_user(session, user, name, body.reason)
+    session.commit()
+    return UserBanOut.model_validate(banned)
+
+
+@router.post("/users/{name}/unban", responses=ACTION_RESPONSES)
+def unban_user(name: UserName, body: ReasonIn, user: UserDep, session: SessionDep) -> UserBanOut:
+    """Admin only: lift a ban (revoked tokens stay revoked: the user makes new ones)."""
+    unbanned = service.ban_user(session, user, name, None, note=body.reason)
+    session.commit()
+    return UserBanOut.model_validate(unbanned)
 
 
 def event_out(event: AuditEvent) -> AuditEventOut:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -18,11 +18,10 @@ from app.quotas.service import QuotaExceeded
 from app.web import sessions as accounts_web
 from app.web.csvout import to_csv
 from app.web.deps import SessionDep, WebUserDep
-from app.web.params import SubmissionId
-from app.web.ratelimit import rate_limited
+from app.web.params import SubmissionId, form_int
 from app.web.templating import error_page, render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited)])
+router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)]
 Reason = Annotated[str, Form(max_length=500)]
 
@@ -97,9 +96,25 @@ def moderate(
 
 
 def _count(text: str) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= 100:
-        raise InputError.one(["seeds"], "the number of seeds to add is a whole number from 1 to 100")
-    return int(text)
+    return form_int(text, "seeds", 1, 100)
+
+
+@router.post("/users/{name}/{action}", response_model=None)
+def ban_user(
+    name: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
+    action: Annotated[str, Path(pattern="^(ban|unban)$")],
+    request: Request,
+    session: SessionDep,
+    user: WebUserDep,
+    csrf: Csrf = "",
+    reason: Reason = "",
+) -> Response:
+    """The profile page's admin form: ban (every token and session of the user) or unban."""
+    if action == "ban":
+        act: Callable[[User], object] = lambda u: service.ban_user(session, u, name, _required(reason))  # noqa: E731
+    else:
+        act = lambda u: service.ban_user(session, u, name, None, note=reason.strip())  # noqa: E731
+    return _act(request, session, user, csrf, act, f"/users/{name}")
 
 
 AUDIT_PAGE = 100

@@ -37,12 +37,20 @@ class TokenBanOut(OutModel):
     banned_reason: str | None
 
 
+class UserBanOut(OutModel):
+    name: str
+    banned_at: datetime | None = Field(description="When an admin banned the user (None: not banned).")
+    banned_reason: str | None
+
+
 class AuditEventOut(OutModel):
     id: int
     at: datetime
     actor: str | None = Field(description="Who did it (None once that user is deleted).")
-    action: str = Field(description="hide, unhide, flag, unflag, rerun, add_seeds, delete or ban.")
-    target_kind: str = Field(description="'submission' or 'token'.")
+    action: str = Field(
+        description="hide, unhide, flag, unflag, rerun, add_seeds, join, delete, ban (a token), ban_user or unban_user."
+    )
+    target_kind: str = Field(description="'submission', 'token' or 'user'.")
     target_id: int
     reason: str
     details: dict[str, Any]

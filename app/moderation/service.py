@@ -1,6 +1,10 @@
-"""Owner and admin actions on submissions and tokens: hide, flag, re-run, add seeds, delete, ban. Each writes one
-audit event (who, when, what, the public reason) in the caller's transaction; services never commit, the
-boundary does (and the relay then sends the re-queued runs)."""
+"""Owner and admin actions on submissions, tokens and users: hide, flag, re-run, add seeds, delete, ban. Each
+writes one audit event (who, when, what, the public reason) in the caller's transaction; services never commit,
+the boundary does (and the relay then sends the re-queued runs).
+
+Deleting is soft: the entry leaves every board and list, its queued and running runs are cancelled, and its row,
+runs and history stay. An entry others joined (an identical submission) or added seeds to is theirs too, and a
+study's variant belongs to its study: their owner cannot delete them (409); an admin can."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.benchmarks.registry import get_benchmark
-from app.core.db.tables import ApiToken, AuditEvent, RunStatus, Submission, User
+from app.core.db.tables import ApiToken, AuditEvent, RunStatus, Submission, User, dedup_key
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.entries import repository as entries_repo
 from app.moderation import repository as repo
@@ -17,9 +21,11 @@ from app.quotas import service as quotas
 from app.quotas.service import Quota
 from app.runs import repository as runs_repo
 from app.specs.validation import check_seed_count
+from app.users import service as users
 
 SUBMISSION = "submission"
 TOKEN = "token"
+USER = "user"
 
 
 class NothingToRerun(Conflict):
@@ -35,7 +41,7 @@ class Requeued:
 
 def _submission(session: Session, submission_id: int) -> Submission:
     found = entries_repo.get_submission(session, submission_id)
-    if found is None:
+    if found is None or found.deleted_at is not None:
         raise NotFound(f"submission {submission_id}")
     return found
 
@@ -67,6 +73,11 @@ def set_hidden(session: Session, actor: User, submission_id: int, reason: str | 
     submission = _submission(session, submission_id)
     _admin(actor, "hide or unhide a submission")
     submission.hidden_reason = reason
+    if reason is not None:  # a hidden entry no longer blocks its spec: the next submission of it is a new entry
+        submission.dedup_key = None
+    else:
+        key = dedup_key(submission.benchmark, submission.recipe_version, submission.spec_hash)
+        repo.restore_dedup_key(session, submission, key)
     _audit(session, actor, "hide" if reason is not None else "unhide", submission, reason or note)
     return submission
 
@@ -127,13 +138,54 @@ def _refreshed(session: Session, submission: Submission) -> Submission:
 
 
 def delete_submission(session: Session, actor: User, submission_id: int, reason: str = "") -> None:
-    """Delete as its owner or an admin; the audit event keeps who deleted what, and why (the submission's own
-    row goes)."""
+    """Delete (softly) as its owner or an admin: off every board and list, its unfinished runs cancelled, and
+    the audit event keeps who deleted what, and why. Conflict (409) for an owner when the entry is a study's
+    variant or others joined it or added seeds to it."""
     submission = _submission(session, submission_id)
     _owner_or_admin(actor, submission, "delete it")
+    if not actor.is_admin:
+        _deletable(session, submission)
     details = {"name": submission.name, "benchmark": submission.benchmark, "owner": submission.user.name}
-    _audit(session, actor, "delete", submission, reason, **details)
-    repo.delete_submission(session, submission)
+    cancelled = repo.cancel_runs(session, submission.id, "cancelled: the submission was deleted")
+    _audit(session, actor, "delete", submission, reason, **details, cancelled=cancelled)
+    repo.soft_delete(session, submission, actor.id, reason)
+
+
+def _deletable(session: Session, submission: Submission) -> None:
+    if submission.study_id is not None:
+        raise Conflict(
+            f"submission {submission.id} is a variant of study #{submission.study_id}: deleting it alone would "
+            "change the study's verdicts silently, so it cannot be deleted on its own"
+        )
+    others = repo.others_in(session, submission)
+    if others:
+        names = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise Conflict(
+            f"submission {submission.id} cannot be deleted: {names} submitted the same spec or added seeds to it, "
+            "so it is their entry too. Ask an admin to hide it if something is wrong with it."
+        )
+
+
+def ban_user(session: Session, actor: User, name: str, reason: str | None, *, note: str = "") -> User:
+    """Ban (reason given) or unban (None) a user, admins only: a ban revokes every token and ends every session
+    of the user at once; the audit log keeps who, when and why."""
+    _admin(actor, "ban or unban a user")
+    user = repo.get_user_by_name(session, name)
+    if user is None:
+        raise NotFound(f"user {name}")
+    if reason is not None and user.id == actor.id:
+        raise Conflict("an admin cannot ban themselves")
+    revoked = users.ban_user(session, user, reason)
+    repo.add_event(
+        session,
+        actor_id=actor.id,
+        action="ban_user" if reason is not None else "unban_user",
+        target_kind=USER,
+        target_id=user.id,
+        reason=reason or note,
+        details={"user": user.name, "tokens": revoked},
+    )
+    return user
 
 
 def ban_token(session: Session, actor: User, token_id: int, reason: str) -> ApiToken:
@@ -169,6 +221,10 @@ def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
 
+def _tokens(n: int) -> str:
+    return f"{n} token" if n == 1 else f"{n} tokens"
+
+
 def describe(event: AuditEvent) -> str:
     """One line for people: 'alice re-ran 2 failed runs: flaky node'."""
     who = event.actor.name if event.actor is not None else "a deleted user"
@@ -179,12 +235,17 @@ def describe(event: AuditEvent) -> str:
         "flag": "flagged it",
         "unflag": "removed the flag",
         "delete": f"deleted {d.get('name', 'it')!r}",
+        "join": "submitted the same spec (joined this entry)",
+        "ban_user": f"banned user {d.get('user', '?')} ({_tokens(int(d.get('tokens', 0)))} revoked)",
+        "unban_user": f"unbanned user {d.get('user', '?')}",
         "rerun": f"re-ran all {_runs(int(d.get('runs', 0)))}"
         if d.get("all")
         else f"re-ran {int(d.get('runs', 0))} failed run{'' if d.get('runs') == 1 else 's'}",
         "add_seeds": f"added {len(d.get('seeds', []))} seeds ({', '.join(map(str, d.get('seeds', [])))})",
         "ban": f"banned token {d.get('prefix', '')}… of {d.get('user', '?')}",
     }.get(event.action, event.action)
+    if event.action == "add_seeds" and d.get("duplicate"):
+        what += " with an identical submission"
     if d.get("quota"):
         what += " (1 of the day's submissions)"
     return f"{who} {what}" + (f": {event.reason}" if event.reason else "")

@@ -251,3 +251,21 @@ def requeue_all_running(session: Session) -> list[int]:
         for submission_id in set(session.scalars(select(Run.submission_id).where(Run.id.in_(ids)))):
             refresh_submission_status(session, submission_id)
     return ids
+
+
+CANCELLED = "cancelled"  # error_kind of a run stopped because its submission was deleted
+
+
+def is_cancelled(session: Session, run_id: int) -> bool:
+    """Whether the run should stop now: its submission was deleted (its queued and running runs were failed as
+    'cancelled' with it), or the run was cancelled. A worker asks between steps or epochs; the next epoch write
+    also finds the run no longer its own (it is no longer 'running')."""
+    row = session.execute(
+        select(Run.status, Run.error_kind, Submission.deleted_at)
+        .join(Submission, Submission.id == Run.submission_id)
+        .where(Run.id == run_id)
+    ).first()
+    if row is None:
+        return True
+    status, error_kind, deleted_at = row
+    return deleted_at is not None or (status == RunStatus.FAILED and error_kind == CANCELLED)

@@ -9,6 +9,7 @@ from typing import Any
 from app.benchmarks.registry import Benchmark, UnknownBenchmark, all_benchmarks, get_benchmark
 from app.core.errors import InputError
 from app.specs.measuring import measure_spec
+from app.specs.static import static_check
 from app.zoo.costmodel import Cost, cost_of
 from app.zoo.identity import lineage_key, size_vector
 from app.zoo.limits import check_limits
@@ -38,12 +39,18 @@ def resolve_benchmark(slug: str) -> Benchmark:
         raise InputError.one(["body", "benchmark"], f"unknown benchmark {slug!r}; known: {known}") from None
 
 
-def validate_spec(benchmark_slug: str, raw_spec: object) -> ValidatedSpec:
-    """Parse, measure on the meta device, and check the benchmark's limits (422 errors naming the field)."""
+def validate_spec(benchmark_slug: str, raw_spec: object, *, anonymous: bool = False) -> ValidatedSpec:
+    """Parse, check what the fields alone can tell (cheap), measure on the meta device in the bounded pool,
+    and check the benchmark's limits (422 errors naming the field; 503 when every measuring slot is busy, or,
+    for an ``anonymous`` caller, every slot anonymous callers may share)."""
     benchmark = resolve_benchmark(benchmark_slug)
     try:
         spec = parse_spec(raw_spec)
-        measurement = measure_spec(spec, benchmark.input_shape, benchmark.num_classes)
+        # The one call point of the cheap checks: nothing costly runs for a spec they refuse.
+        refused = static_check(spec, benchmark.limits, benchmark.input_shape)
+        if refused:
+            raise InputError([in_body(e) for e in refused])
+        measurement = measure_spec(spec, benchmark.input_shape, benchmark.num_classes, anonymous=anonymous)
     except SpecError as exc:
         raise InputError([in_body(e) for e in exc.errors]) from None
     violations = check_limits(spec, measurement, benchmark.limits)

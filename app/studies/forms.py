@@ -47,7 +47,7 @@ def _scalar(word: str) -> int | float | str:
 def study_from_form(form: dict[str, str]) -> StudyIn:
     """Raises InputError (a field that cannot be read) or pydantic's ValidationError (the model's rules)."""
     seeds = form["seeds"].strip()
-    if seeds and not seeds.isdigit():
+    if seeds and not (seeds.isascii() and seeds.isdigit()):  # "²" passes isdigit() but not int()
         raise InputError.one(["seeds"], "seeds is a whole number, e.g. 3")
     return StudyIn(
         benchmark=form["benchmark"],

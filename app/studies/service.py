@@ -12,7 +12,7 @@ from app.core.errors import Forbidden, InputError
 from app.moderation import repository as audit
 from app.quotas import service as quotas
 from app.runs import repository as runs_repo
-from app.specs.validation import check_seed_count
+from app.specs.validation import check_seed_count, resolve_benchmark
 from app.studies import repository as repo
 from app.studies import verdicts as vd
 from app.studies.plan import VariantPlan, plan_study, relocate, variant_name
@@ -28,9 +28,11 @@ def create_study(
     """Plan the variants, then create one ordinary submission per matched variant (they are on the
     leaderboard too). Seeds are fixed here, before any result is seen. The variants count against the user's
     daily quota on the benchmark, all together (StudyQuotaExceeded, nothing created, when they do not fit)."""
-    benchmark, base, plans = plan_study(body)
+    # Cheap checks before planning, which measures many specs.
+    benchmark = resolve_benchmark(body.benchmark)
     seeds = body.seeds or benchmark.default_seeds
     check_seed_count(benchmark, seeds)
+    benchmark, base, plans = plan_study(body)
     if charge_quota:
         quotas.charge_many(session, user, benchmark.slug, sum(1 for p in plans if p.spec is not None), "This study")
     study = repo.add_study(

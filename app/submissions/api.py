@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
 from app.entries.schemas import SubmissionOut, SubmissionSummaryOut
@@ -13,23 +14,29 @@ from app.entries.views import get_submission_out, list_summaries
 from app.quotas.service import QUOTA_HEADERS_DOC
 from app.specs import validation
 from app.submissions import service
-from app.submissions.schemas import SpecValidateIn, SpecValidateOut, SubmissionIn
+from app.submissions.schemas import JoinedOut, SpecValidateIn, SpecValidateOut, SubmissionIn, SubmitOut
 from app.web.deps import SessionDep, SettingsDep, UserDep
 from app.web.params import SubmissionId
-from app.web.ratelimit import RATE_LIMIT_RESPONSES, rate_limited
+from app.web.ratelimit import RATE_LIMIT_RESPONSES, is_anonymous
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 SUBMIT_RESPONSES: dict[int | str, dict[str, object]] = {
     201: {"description": "Created and queued; the quota headers count it.", "headers": QUOTA_HEADERS_DOC},
     200: {
-        "model": SubmissionOut,
-        "description": "A duplicate: this spec, benchmark and recipe version were already submitted (by anyone). "
-        "Nothing is queued and no quota is spent; the body is the existing submission, which "
-        "`X-Duplicate-Of` and `Location` point at.",
+        "model": SubmitOut,
+        "description": "A duplicate: this spec, benchmark and recipe version are already a live entry (by "
+        "anyone). The body is that entry, with `duplicate` saying what happened: nothing queued and no quota "
+        "spent, or, when more seeds were asked for than it has, the missing ones added to it for one of the "
+        "asker's daily submissions. `X-Duplicate-Of` and `Location` point at it.",
         "headers": {
             **QUOTA_HEADERS_DOC,
             "X-Duplicate-Of": {"description": "The existing submission's id.", "schema": {"type": "integer"}},
         },
+    },
+    409: {
+        "model": MessageOut,
+        "description": "The benchmark's data is not installed on this server (the message says how an operator "
+        "installs it); nothing was charged.",
     },
     429: {
         "model": MessageOut,
@@ -42,12 +49,13 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post(
-    "/specs/validate", responses={**ERROR_RESPONSES, **RATE_LIMIT_RESPONSES}, dependencies=[Depends(rate_limited)]
-)
-def validate_spec(body: SpecValidateIn) -> SpecValidateOut:
-    """Params, MACs, FLOPs, canonical spec and hash for a benchmark. No token needed; nothing is stored."""
-    checked = validation.validate_spec(body.benchmark, body.spec)
+@router.post("/specs/validate", responses={**ERROR_RESPONSES, **RATE_LIMIT_RESPONSES})
+def validate_spec(body: SpecValidateIn, request: Request) -> SpecValidateOut:
+    """Params, MACs, FLOPs, canonical spec and hash for a benchmark. No token needed (the rate limit is then
+    per address); nothing is stored. Cheap checks come first; measuring runs in a bounded pool, so when every
+    slot is busy the answer is 503 with Retry-After. Anonymous callers share half of the slots: with a token,
+    a validation is not held back by an anonymous flood."""
+    checked = validation.validate_spec(body.benchmark, body.spec, anonymous=is_anonymous(request))
     m = checked.measurement
     return SpecValidateOut(
         benchmark=checked.benchmark.slug,
@@ -66,23 +74,36 @@ def validate_spec(body: SpecValidateIn) -> SpecValidateOut:
     "/submissions",
     status_code=status.HTTP_201_CREATED,
     responses={**ERROR_RESPONSES, **AUTH_RESPONSES, **SUBMIT_RESPONSES},
-    dependencies=[Depends(rate_limited)],
 )
 def create_submission(
     body: SubmissionIn, user: UserDep, session: SessionDep, settings: SettingsDep, response: Response
-) -> SubmissionOut:
+) -> SubmitOut:
     """Queue a spec for training. Spends one of the user's daily submissions on that benchmark (headers
-    `X-Quota-*`); a duplicate of an existing spec answers 200 with that submission and costs nothing."""
-    outcome = service.submit(session, user, body, max_epochs=settings.max_epochs)
+    `X-Quota-*`). A spec that is already a live entry answers 200 with that entry and `duplicate` saying what
+    happened: free when it has the seeds asked for, else the missing seeds are added for one submission."""
+    try:
+        outcome = service.submit(session, user, body, max_epochs=settings.max_epochs, data_dir=settings.data_dir)
+    except IntegrityError:  # an identical submission committed first (the unique key held): join it instead
+        session.rollback()
+        outcome = service.submit(session, user, body, max_epochs=settings.max_epochs, data_dir=settings.data_dir)
+    session.commit()
     response.headers.update(outcome.quota.headers())
     submission = outcome.submission
-    if outcome.duplicate:
+    joined = None
+    if outcome.joined is not None:
         response.status_code = status.HTTP_200_OK
         response.headers["X-Duplicate-Of"] = str(submission.id)
         response.headers["Location"] = f"/api/v1/submissions/{submission.id}"
-    else:
-        session.commit()
-    return get_submission_out(session, submission.id)
+        j = outcome.joined
+        joined = JoinedOut(
+            of=submission.id,
+            owner=j.of.user.name,
+            seeds=j.seeds,
+            seeds_added=j.seeds_added,
+            quota_used=j.quota_used,
+            message=j.message,
+        )
+    return SubmitOut(**get_submission_out(session, submission.id).model_dump(), duplicate=joined)
 
 
 @router.get("/submissions/{submission_id}", responses={**NOT_FOUND, **ERROR_RESPONSES})

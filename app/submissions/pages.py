@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.benchmarks.registry import DEFAULT_BENCHMARK
-from app.core.db.tables import User
+from app.benchmarks.registry import DEFAULT_BENCHMARK, get_benchmark
+from app.core.db.tables import Submission, User
 from app.core.errors import MAX_ID, InputError
 from app.entries import repository as entries_repo
 from app.entries.views import load_submission, submission_out
@@ -22,7 +22,7 @@ from app.submissions.specform import family_forms
 from app.users.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.web import sessions as accounts_web
 from app.web.deps import SessionDep, SettingsDep, WebUserDep
-from app.web.ratelimit import rate_limited
+from app.web.params import form_int
 from app.zoo.presets import PRESETS
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +40,14 @@ def curl_command(base_url: str, body: dict[str, Any]) -> str:
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
-def submission_page(submission_id: int, request: Request, session: SessionDep, web_user: WebUserDep) -> HTMLResponse:
+def submission_page(
+    submission_id: int,
+    request: Request,
+    session: SessionDep,
+    web_user: WebUserDep,
+    added: Annotated[int | None, Query(ge=0, le=100)] = None,
+) -> HTMLResponse:
+    """One entry, live while it trains; ``?added=N`` after a submit that joined it says what happened."""
     stored = load_submission(session, submission_id)
     submission = submission_out(session, stored)
     body = {
@@ -58,6 +65,8 @@ def submission_page(submission_id: int, request: Request, session: SessionDep, w
         "data": submission.model_dump(mode="json"),
         "curl": curl_command(str(request.base_url), body),
         "candidates": [{"id": o.id, "name": o.name, "baseline": o.is_baseline} for o in candidates[:20]],
+        "joined": _joined_message(stored, added),
+        "max_seeds": get_benchmark(stored.benchmark).max_seeds,
         **moderation_context(session, stored, web_user),
     }
     return accounts_web.render_form_page(request, "submission.html", context)
@@ -80,6 +89,7 @@ def submit_form(
         "seeds": "",
         "token": "",
     }
+    source_notes: list[str] = []
     if from_ is not None:  # "resubmit with changes": start from another submission's canonical spec
         source = load_submission(session, from_)
         form.update(
@@ -89,10 +99,15 @@ def submit_form(
             spec=json.dumps(source.spec, indent=2),
             seeds=str(source.seeds_requested),
         )
-    return _render_form(request, form, [], quota=_quota_line(session, _submitter(session, settings, web_user), form))
+        if source.hidden_reason:
+            source_notes.append(f"#{source.id} is hidden by an admin (off every board): {source.hidden_reason}")
+        if source.flag_reason:
+            source_notes.append(f"#{source.id} is flagged by an admin: {source.flag_reason}")
+    quota = _quota_line(session, _submitter(session, settings, web_user), form)
+    return _render_form(request, form, [], quota=quota, source_notes=source_notes)
 
 
-@router.post("/submit", response_model=None, dependencies=[Depends(rate_limited)])
+@router.post("/submit", response_model=None)
 def submit(
     request: Request,
     session: SessionDep,
@@ -126,22 +141,28 @@ def submit(
             name=name,
             description=description,
             spec=_parse_spec_text(spec),
-            seeds=int(seeds) if seeds.strip() else None,
+            seeds=form_int(seeds, "seeds", 1, 100) if seeds.strip() else None,
         )
-        outcome = service.submit(session, user, body, max_epochs=settings.max_epochs)
+        outcome = service.submit(session, user, body, max_epochs=settings.max_epochs, data_dir=settings.data_dir)
     except QuotaExceeded as exc:
         return _render_form(request, form, [_error("quota", str(exc))], 429, quota=exc.quota.message)
     except InputError as exc:
         return _render_form(request, form, exc.errors, 422)
     except ValidationError as exc:
         return _render_form(request, form, [_error(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()], 422)
-    except ValueError as exc:
-        return _render_form(request, form, [_error("seeds", str(exc))], 422)
-    submission = outcome.submission
-    if outcome.duplicate:  # nothing new to train, nothing spent: show the existing entry
-        return RedirectResponse(f"/submissions/{submission.id}?duplicate=1", status_code=303)
     session.commit()
+    submission = outcome.submission
+    if outcome.joined is not None:  # the existing entry, saying what this submission did to it
+        return RedirectResponse(f"/submissions/{submission.id}?added={outcome.joined.seeds_added}", status_code=303)
     return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
+
+
+def _joined_message(stored: Submission, added: int | None) -> str | None:
+    """The sentence the API's ``duplicate.message`` gives, for the page a joining submit lands on."""
+    if added is None:
+        return None
+    have = stored.seeds_requested
+    return service.Joined(stored, have, min(added, have), 1 if added else 0).message
 
 
 def _submitter(session: SessionDep, settings: SettingsDep, web_user: User | None) -> User | None:
@@ -159,14 +180,19 @@ def _quota_line(session: SessionDep, user: User | None, form: dict[str, str]) ->
 
 
 def _parse_spec_text(text: str) -> dict[str, Any]:
-    """JSON (YAML's safe subset also accepted); never anything that executes."""
+    """JSON (YAML's safe subset also accepted); never anything that executes. Nesting too deep for the parsers
+    (the input guard stops most before they get here) is a 422 naming the field, like any other bad text."""
     import yaml
 
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise InputError.one(["spec"], "the spec is nested too deeply") from None
     except json.JSONDecodeError:
         try:
             data = yaml.safe_load(text)
+        except RecursionError:
+            raise InputError.one(["spec"], "the spec is nested too deeply") from None
         except yaml.YAMLError as exc:
             raise InputError.one(["spec"], f"the spec is neither valid JSON nor YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -185,6 +211,14 @@ def _render_form(
     status_code: int = 200,
     *,
     quota: str | None = None,
+    source_notes: list[str] | None = None,
 ) -> HTMLResponse:
-    context = {"form": form, "errors": errors, "presets": sorted(PRESETS), "forms": family_forms(), "quota": quota}
+    context = {
+        "form": form,
+        "errors": errors,
+        "presets": sorted(PRESETS),
+        "forms": family_forms(),
+        "quota": quota,
+        "source_notes": source_notes or [],
+    }
     return accounts_web.render_form_page(request, "submit.html", context, status_code)

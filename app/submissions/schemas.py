@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from app.core.schemas import OutModel, StrictModel
+from app.entries.schemas import SubmissionOut
 
 SLUG = r"^[a-z0-9_]{1,64}$"
 
@@ -38,4 +39,23 @@ class SubmissionIn(StrictModel):
     spec: dict[str, Any]
     seeds: int | None = Field(
         default=None, ge=1, le=100, description="How many seeds to train (default: the benchmark's)."
+    )
+
+
+class JoinedOut(OutModel):
+    of: int = Field(description="The existing entry's id (the body is that entry).")
+    owner: str = Field(description="Who submitted the existing entry.")
+    seeds: int = Field(description="The entry's seeds now.")
+    seeds_added: int = Field(description="Seeds this request added to it (0: it had enough).")
+    quota_used: int = Field(description="Daily submissions this request spent: 1 when it added seeds, else 0.")
+    message: str = Field(
+        description="What happened, in words, e.g. 'identical to #2 by archarena, trained with 3 seeds; no quota used'."
+    )
+
+
+class SubmitOut(SubmissionOut):
+    duplicate: JoinedOut | None = Field(
+        default=None,
+        description="Set when the spec was already a live entry: this submission joined it instead of making a "
+        "new one (the name and description sent are not used).",
     )

@@ -1,41 +1,115 @@
 """Creating submissions: a user's (quota, duplicates) and the platform's own (baselines, study variants).
-Services never commit; the boundary does, and the relay sends the new runs after it."""
+Services never commit; the boundary does, and the relay sends the new runs after it.
+
+A user's submission of a spec that is already a live entry (same hash, benchmark and recipe version, by anyone)
+joins that entry instead of making a second one: for free when it has as many seeds as were asked for, else the
+missing seeds are added to it and the asker pays one daily submission for them. Identical submissions at the
+same moment are one entry: the experiment is locked before the lookup, and ``submissions.dedup_key`` is unique."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from app.benchmarks.recipes import effective_recipe_version
 from app.core.db.tables import RunStatus, Submission, User
+from app.moderation import repository as audit
 from app.quotas import service as quotas
 from app.quotas.service import Quota
+from app.runs import repository as runs_repo
+from app.specs.data import require_data
 from app.specs.validation import ValidatedSpec, check_seed_count, validate_spec
 from app.submissions import repository as repo
 from app.submissions.schemas import SubmissionIn
 from app.zoo.identity import lineage_key, size_vector
 from app.zoo.spec import SpecError, parse_spec
 
+JOIN = "join"
+ADD_SEEDS = "add_seeds"
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What happened to a submission that was identical to an existing entry."""
+
+    of: Submission
+    seeds: int  # the entry's seeds now
+    seeds_added: int  # added for this request (paid by the asker)
+    quota_used: int  # daily submissions this request spent (0 or 1)
+
+    @property
+    def message(self) -> str:
+        owner = self.of.user.name
+        head = f"identical to #{self.of.id} by {owner}"
+        if self.seeds_added:
+            spent = "1 of your daily submissions" if self.quota_used == 1 else "no quota used"
+            return f"{head}: {self.seeds_added} seeds added (now {self.seeds}), {spent}"
+        trained = "trained" if self.of.status in RunStatus.DONE else "being trained"
+        return f"{head}, {trained} with {self.seeds} seeds; no quota used"
+
 
 @dataclass(frozen=True)
 class SubmitOutcome:
     submission: Submission
-    duplicate: bool  # True: an existing submission of the same spec, returned instead of a new one
+    joined: Joined | None  # set when the spec was an existing entry: that entry, and what this request did to it
     quota: Quota
 
+    @property
+    def duplicate(self) -> bool:
+        return self.joined is not None
 
-def submit(session: Session, user: User, body: SubmissionIn, *, max_epochs: int | None) -> SubmitOutcome:
-    """A user's submission through the web or the API: a duplicate of an existing spec (same hash, benchmark and
-    recipe version, by anyone) is answered with that submission for free; anything else spends daily quota
-    (QuotaExceeded when none is left)."""
+
+def submit(
+    session: Session, user: User, body: SubmissionIn, *, max_epochs: int | None, data_dir: Path | None = None
+) -> SubmitOutcome:
+    """A user's submission through the web or the API. Checks everything that costs nothing first (the spec,
+    its seeds, the benchmark's data: 409 when absent), then, under the experiment's lock, joins a live entry of
+    the same spec or spends one daily submission on a new one (QuotaExceeded when none is left)."""
     validated = validate_spec(body.benchmark, body.spec)
-    recipe_version = effective_recipe_version(validated.benchmark.recipe, max_epochs)
-    existing = repo.find_same_spec(session, validated.benchmark.slug, validated.hash, recipe_version)
+    benchmark = validated.benchmark
+    require_data(benchmark, data_dir)
+    seeds = body.seeds or benchmark.default_seeds
+    check_seed_count(benchmark, seeds)
+    recipe_version = effective_recipe_version(benchmark.recipe, max_epochs)
+    key = repo.dedup_key(benchmark.slug, recipe_version, validated.hash)
+    repo.lock_experiment(session, key)
+    existing = repo.find_same_spec(session, benchmark.slug, validated.hash, recipe_version)
     if existing is not None:
-        return SubmitOutcome(existing, True, quotas.quota_for(session, user, validated.benchmark.slug))
-    quota = quotas.charge(session, user, validated.benchmark.slug)
-    return SubmitOutcome(_create(session, user, body, validated, max_epochs), False, quota)
+        return _join(session, user, existing, seeds, body)
+    quota = quotas.charge(session, user, benchmark.slug)
+    return SubmitOutcome(_create(session, user, body, validated, max_epochs, dedup_key=key), None, quota)
+
+
+def _join(session: Session, user: User, existing: Submission, asked: int, body: SubmissionIn) -> SubmitOutcome:
+    """An identical submission joins ``existing``; the seeds it asked for beyond the entry's are added to it,
+    charged to the asker. Every user's first join is an audit event: an entry others joined is theirs too."""
+    have = existing.seeds_requested
+    if existing.user_id != user.id and not repo.has_joined(session, existing.id, user.id):
+        details = {"name": body.name, "seeds_asked": asked}
+        audit.add_event(session, actor_id=user.id, action=JOIN, target_kind="submission", target_id=existing.id,
+                        details=details)  # fmt: skip
+    if asked <= have:
+        joined = Joined(existing, have, 0, 0)
+        return SubmitOutcome(existing, joined, quotas.quota_for(session, user, existing.benchmark))
+    quota = quotas.charge(session, user, existing.benchmark)
+    first = max((r.seed for r in existing.runs), default=-1) + 1
+    seeds = list(range(first, first + asked - have))
+    runs_repo.add_runs(session, existing, seeds)
+    runs_repo.refresh_submission_status(session, existing.id)
+    audit.add_event(
+        session,
+        actor_id=user.id,
+        action=ADD_SEEDS,
+        target_kind="submission",
+        target_id=existing.id,
+        reason="an identical submission asked for more seeds",
+        details={"seeds": seeds, "quota": True, "duplicate": True},
+    )
+    session.expire_all()  # the runs and the status were updated in SQL: load them again
+    refreshed = repo.find_by_id(session, existing.id)
+    return SubmitOutcome(refreshed, Joined(refreshed, have + len(seeds), len(seeds), 1), quota)
 
 
 def create_submission(
@@ -59,6 +133,8 @@ def _create(
     validated: ValidatedSpec,
     max_epochs: int | None,
     train_fraction: float | None = None,
+    *,
+    dedup_key: str | None = None,
 ) -> Submission:
     benchmark = validated.benchmark
     seeds = body.seeds or benchmark.default_seeds
@@ -87,6 +163,7 @@ def _create(
         seeds_requested=seeds,
         status=RunStatus.QUEUED,
         is_baseline=False,
+        dedup_key=dedup_key,
     )
     # Seeds 0..n-1 for every submission: the same seeds across entries make comparisons paired.
     return repo.add_submission(session, submission, list(range(seeds)))

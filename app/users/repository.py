@@ -1,15 +1,23 @@
-"""SQL about users and API tokens."""
+"""SQL about users, API tokens and browser sessions."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.core.db.tables import ApiToken, User, utcnow
+from app.core.db.tables import ApiToken, User, WebSession, utcnow
+from app.users.names import name_key
 
 
 def get_user_by_name(session: Session, name: str) -> User | None:
     return session.scalar(select(User).where(User.name == name))
+
+
+def get_user_by_key(session: Session, key: str) -> User | None:
+    """The user whose name has this skeleton (app.users.names.name_key), if any."""
+    return session.scalar(select(User).where(User.name_key == key))
 
 
 def get_user(session: Session, user_id: int) -> User | None:
@@ -17,7 +25,7 @@ def get_user(session: Session, user_id: int) -> User | None:
 
 
 def add_user(session: Session, name: str, *, is_admin: bool = False, password_hash: str | None = None) -> User:
-    user = User(name=name, is_admin=is_admin, password_hash=password_hash)
+    user = User(name=name, name_key=name_key(name), is_admin=is_admin, password_hash=password_hash)
     session.add(user)
     session.flush()
     return user
@@ -35,6 +43,13 @@ def active_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
         select(ApiToken)
         .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
         .options(selectinload(ApiToken.user))
+    )
+
+
+def token_owner(session: Session, token_hash: str) -> int | None:
+    """The user id of an active token with this hash (one indexed lookup, no ORM row)."""
+    return session.scalar(
+        select(ApiToken.user_id).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
     )
 
 
@@ -68,3 +83,66 @@ def revoke_token(session: Session, user_id: int, token_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(done, "rowcount", 0))
+
+
+def ban_user(session: Session, user: User, reason: str | None) -> int:
+    """Ban (reason given) or unban (None) a user. A ban revokes every active token with the reason; returns
+    how many tokens it revoked. Unbanning gives no token back (the user makes new ones)."""
+    user.banned_at = utcnow() if reason is not None else None
+    user.banned_reason = reason
+    revoked = 0
+    if reason is not None:
+        done = session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), banned_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        revoked = int(getattr(done, "rowcount", 0) or 0)
+    session.flush()
+    return revoked
+
+
+def add_web_session(session: Session, user_id: int, secret_hash: str, expires_at: datetime) -> WebSession:
+    row = WebSession(user_id=user_id, secret_hash=secret_hash, expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def live_web_session(session: Session, secret_hash: str, now: datetime) -> WebSession | None:
+    """The session with this secret if it has not ended or expired, with its user loaded."""
+    return session.scalar(
+        select(WebSession)
+        .where(WebSession.secret_hash == secret_hash, WebSession.ended_at.is_(None), WebSession.expires_at > now)
+        .options(selectinload(WebSession.user))
+    )
+
+
+def touch_web_session(session: Session, session_id: int, now: datetime) -> None:
+    session.execute(
+        update(WebSession)
+        .where(WebSession.id == session_id)
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def end_web_session(session: Session, secret_hash: str) -> None:
+    session.execute(
+        update(WebSession)
+        .where(WebSession.secret_hash == secret_hash, WebSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def end_user_sessions(session: Session, user_id: int) -> int:
+    """End every live session of the user; returns how many."""
+    done = session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)

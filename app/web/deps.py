@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.db.session import get_sessionmaker
 from app.core.db.tables import User
-from app.users.service import authenticate, banned_reason, get_user
-from app.web.sessions import session_of
+from app.users.service import authenticate, banned_reason
+from app.web.sessions import current_user
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs sync ones in the thread pool, and under load every
@@ -54,9 +54,9 @@ def require_user(
     )
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized
-    user = authenticate(session, credentials.credentials)
+    user = authenticate(session, credentials.credentials.strip())
     if user is None:
-        reason = banned_reason(session, credentials.credentials)
+        reason = banned_reason(session, credentials.credentials.strip())
         if reason is not None:
             unauthorized.detail = f"This API token was banned by an admin: {reason}"
         raise unauthorized
@@ -68,12 +68,8 @@ UserDep = Annotated[User, Depends(require_user)]
 
 
 def web_user(request: Request, session: SessionDep) -> User | None:
-    """The logged-in user of a browser request (signed session cookie), or None."""
-    found = session_of(request)
-    if found is None:
-        return None
-    user = get_user(session, found[0])
-    return user if user is not None and user.name == found[1] else None
+    """The logged-in user of a browser request (a live server-side session), or None."""
+    return current_user(request, session)
 
 
 WebUserDep = Annotated[User | None, Depends(web_user)]

@@ -6,12 +6,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from app.core.errors import Conflict, Forbidden, InputError, NotFound, TooManyRequests
+from app.core.errors import Conflict, Forbidden, InputError, NotFound, ServiceUnavailable, TooManyRequests
 from app.web.templating import error_page
 
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def _message(request: Request, status_code: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The API's ``{"detail": message}`` or the site's error page, with the same status and headers."""
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status_code, headers=headers)
+    page = error_page(request, status_code, message)
+    page.headers.update(headers or {})
+    return page
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -21,23 +30,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
-        if _is_api(request):
-            return JSONResponse({"detail": f"{exc.what} not found"}, status_code=404)
-        return error_page(request, 404, f"{exc.what} not found")
+        return _message(request, 404, f"{exc.what} not found")
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> Response:
-        if _is_api(request):
-            return JSONResponse({"detail": str(exc)}, status_code=409)
-        return error_page(request, 409, str(exc))
+        return _message(request, 409, str(exc))
 
     @app.exception_handler(TooManyRequests)
     async def too_many(request: Request, exc: TooManyRequests) -> Response:
-        if _is_api(request):
-            return JSONResponse({"detail": str(exc)}, status_code=429, headers=exc.headers)
-        page = error_page(request, 429, str(exc))
-        page.headers.update(exc.headers)
-        return page
+        return _message(request, 429, str(exc), exc.headers)
+
+    @app.exception_handler(ServiceUnavailable)
+    async def busy(request: Request, exc: ServiceUnavailable) -> Response:
+        return _message(request, 503, str(exc), exc.headers)
 
     @app.exception_handler(Forbidden)
     async def forbidden(_request: Request, exc: Forbidden) -> Response:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit, urlunsplit
 
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 class AllowHeaderMiddleware:
-    """A 405 lists every method the path supports. Starlette names only the first route that matched the
-    path, so with GET and DELETE on separate routes, `Allow` would otherwise miss one (RFC 9110 §15.5.6)."""
+    """A 405 lists every method the path supports (RFC 9110 §15.5.6). The router names none (FastAPI keeps
+    included routers as nested objects), so each method is tried against the routes; HEAD goes with GET
+    (HeadMiddleware serves it)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -20,9 +24,11 @@ class AllowHeaderMiddleware:
             await self.app(scope, receive, send)
             return
 
+        as_received = dict(scope)  # routing rewrites the scope in place (a mount moves the path into root_path)
+
         async def send_with_allow(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 405:
-                methods = self._methods(scope)
+                methods = self._methods(as_received)
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
                 headers.append((b"allow", ", ".join(sorted(methods)).encode()))
                 message = {**message, "headers": headers}
@@ -31,12 +37,68 @@ class AllowHeaderMiddleware:
         await self.app(scope, receive, send_with_allow)
 
     def _methods(self, scope: Scope) -> set[str]:
+        routes = scope["app"].router.routes
         methods: set[str] = set()
-        for route in scope["app"].router.routes:
-            match, _ = route.matches(scope)
-            if match != Match.NONE:
-                methods |= set(getattr(route, "methods", None) or ())
+        for method in METHODS:
+            for route in routes:
+                match, _ = route.matches({**scope, "method": method})
+                if match == Match.FULL:
+                    # A mount (static files) matches any method but serves only reads.
+                    methods |= {"GET", "HEAD"} if isinstance(route, Mount) else {method}
+                    break
+        if "GET" in methods:
+            methods.add("HEAD")
         return methods
+
+
+class HeadMiddleware:
+    """HEAD is served wherever GET is: the request goes on as a GET and only its headers go back (RFC 9110
+    §9.3.2). FastAPI's routes do not answer HEAD themselves."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+class RelativeRedirectMiddleware:
+    """Redirects name a path, never a host: Starlette builds absolute URLs from the request's Host header (a
+    trailing-slash redirect, a static directory), which would send a browser wherever that header said."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def relative(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                headers = [(k, relative_location(v) if k.lower() == b"location" else v) for k, v in message["headers"]]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, relative)
+
+
+def relative_location(value: bytes) -> bytes:
+    """``http://any.host/a/b?c`` → ``/a/b?c``; a path stays as it is (``//host`` is a host too)."""
+    parts = urlsplit(value.decode("latin-1"))
+    path = "/" + parts.path.lstrip("/")
+    return urlunsplit(("", "", path, parts.query, parts.fragment)).encode("latin-1")
 
 
 class BodySizeLimitMiddleware:

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.benchmarks.availability import data_status
 from app.benchmarks.registry import all_benchmarks
+from app.core.errors import without_paths
 from app.web.figures import PALETTE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,7 @@ def pct(value: float | None, digits: int = 1) -> str:
 
 templates.env.filters["si"] = si
 templates.env.filters["pct"] = pct
+templates.env.filters["public"] = without_paths  # a worker's message without the server's paths
 templates.env.globals["palette_json"] = json.dumps(PALETTE)
 
 

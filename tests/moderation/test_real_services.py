@@ -114,14 +114,14 @@ def test_two_app_instances_share_one_rate_limit_through_redis(tmp_path: Path, re
     settings = demo_settings(tmp_path, broker_url=redis_url, rate_limit_per_minute=3)
     settings.ensure_dirs()
     upgrade(settings.database_url)
-    caller = {"Authorization": f"Bearer aa_{secrets.token_hex(8)}"}  # a key of its own in the shared Redis
+    caller = token_for(settings, f"caller{secrets.token_hex(3)}")  # a user of its own in the shared Redis
     body = {"benchmark": "digits", "spec": TINY}
     with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
         answers = [(one if i % 2 else two).post("/api/v1/specs/validate", json=body, headers=caller) for i in range(4)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429]
-        assert isinstance(one.app.state.rate_limiter, RedisTokenBucket)  # type: ignore[attr-defined]
+        assert isinstance(one.app.state.guards.requests, RedisTokenBucket)  # type: ignore[attr-defined]
         assert 1 <= int(answers[-1].headers["retry-after"]) <= 20
-        other = {"Authorization": f"Bearer aa_{secrets.token_hex(8)}"}
+        other = token_for(settings, f"other{secrets.token_hex(3)}")
         assert one.post("/api/v1/specs/validate", json=body, headers=other).status_code == 200
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# SQLite reuses the largest rowid after a delete unless a table is AUTOINCREMENT: a new entry would then take a
+# deleted one's id, and with it that id's audit history and every link to it. PostgreSQL's sequences never reuse.
+NO_REUSE: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
+def dedup_key(benchmark: str, recipe_version: str, spec_hash: str) -> str:
+    """The key two submissions of the same experiment share (``submissions.dedup_key`` is unique)."""
+    return hashlib.sha256(f"{benchmark}\n{recipe_version}\n{spec_hash}".encode()).hexdigest()
+
+
 class RunStatus:
     QUEUED = "queued"
     RUNNING = "running"
@@ -37,19 +48,27 @@ class RunStatus:
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The name's skeleton (app.users.names.name_key): case, lookalike letters and separators folded, so two
+    # names people cannot tell apart cannot both exist.
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # argon2id hash of the web log-in password; None for users who only use API tokens (made by the CLI).
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # An admin's ban: every token and session of the user stops working (the audit log says who and why).
+    banned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    banned_reason: Mapped[str | None] = mapped_column(Text)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", lazy="raise")
 
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -65,10 +84,29 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(back_populates="tokens", lazy="raise")
 
 
+class WebSession(Base):
+    """A browser's log-in, kept on the server: the cookie holds a random secret whose keyed hash is stored here,
+    so logging out, changing the password or a ban ends it at once (a signed cookie would live on)."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = NO_REUSE
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
 class Study(Base):
     """A base spec, one varied axis and its values, on one benchmark: expanded into ordinary submissions."""
 
     __tablename__ = "studies"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -93,6 +131,7 @@ class Study(Base):
 
 class Submission(Base):
     __tablename__ = "submissions"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -130,10 +169,18 @@ class Submission(Base):
     deploy_macs: Mapped[int | None] = mapped_column(BigInteger)
     # The study this submission is a variant of; deleting a study leaves its submissions on the leaderboard.
     study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="SET NULL"), index=True)
+    # Set on the live entry a user's submission created (app.submissions.repository.dedup_key): unique, so two
+    # identical submissions at the same moment cannot both create an entry. Cleared when the entry is hidden or
+    # deleted, so that the same spec can be submitted again.
+    dedup_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A soft delete: the entry leaves every board and list, but its row, runs and audit history stay.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    deleted_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    user: Mapped[User] = relationship(lazy="raise")
+    user: Mapped[User] = relationship(lazy="raise", foreign_keys=[user_id])
     runs: Mapped[list[Run]] = relationship(
         back_populates="submission", lazy="raise", order_by="Run.seed", cascade="all, delete-orphan"
     )
@@ -141,7 +188,7 @@ class Submission(Base):
 
 class Run(Base):
     __tablename__ = "runs"
-    __table_args__ = (UniqueConstraint("submission_id", "seed"),)
+    __table_args__ = (UniqueConstraint("submission_id", "seed"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
@@ -185,7 +232,7 @@ class Run(Base):
 
 class EpochMetric(Base):
     __tablename__ = "epoch_metrics"
-    __table_args__ = (UniqueConstraint("run_id", "epoch"),)
+    __table_args__ = (UniqueConstraint("run_id", "epoch"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
@@ -221,6 +268,7 @@ class OutboxMessage(Base):
     is taken over once its lease ends."""
 
     __tablename__ = "outbox"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
@@ -237,7 +285,7 @@ class AuditEvent(Base):
     """Who did what to which object, and when: every owner/admin action on submissions, runs and tokens."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_target", "target_kind", "target_id"),)
+    __table_args__ = (Index("ix_audit_log_target", "target_kind", "target_id"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
