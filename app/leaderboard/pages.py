@@ -7,11 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.registry import DEFAULT_BENCHMARK
 from app.entries import board as service
 from app.leaderboard.api import resolve_benchmark_or_404
 from app.leaderboard.export import entries_csv, filter_entries, matches
-from app.leaderboard.plots import explorer_figures, second_test_figure, timeline_figure
+from app.leaderboard.families import families_out, group_of
+from app.leaderboard.plots import explorer_figures, families_figure, second_test_figure, timeline_figure
 from app.web.deps import SessionDep, SettingsDep
 from app.web.templating import render
 
@@ -59,6 +61,8 @@ def leaderboard_page(
     benchmark = resolve_benchmark_or_404(slug)
     board = service.board(session, benchmark, settings.max_epochs)
     entries = board.entries
+    version = effective_recipe_version(benchmark.recipe, settings.max_epochs)
+    crossing = families_out(entries, benchmark.slug, benchmark.title, version)
     context = {
         "benchmark": benchmark,
         "entries": entries,
@@ -73,5 +77,7 @@ def leaderboard_page(
             "test2": second_test_figure(entries),
             "timeline": timeline_figure(entries),
         },
+        "crossing": crossing,
+        "crossing_figure": families_figure(crossing, entries, lambda e: group_of(e, crossing.by)),
     }
     return render(request, "leaderboard.html", context)
