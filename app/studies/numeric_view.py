@@ -82,7 +82,8 @@ def _summary(
     label = axis_label(study)
     several = any(v.axis_value is not None for v in variants)
     if not several:
-        return f"{plain} From its smallest to its largest {label}: {decided[0].text}."
+        ends = "Shallowest against deepest" if depth.is_depth(variants) else f"Smallest against largest {label}"
+        return f"{plain} {ends}: {decided[0].text}."
     ask = depth.question(label, depth.is_depth(variants), True, study.benchmark)
     per_series = " ".join(f"{t.text}." for t in trends)
     caution = vd.near_chance([v for v in variants if v.submission_id is not None], chance).strip()

@@ -3,7 +3,11 @@ compute (the width searched so MACs or params are within ±5% of the base's). No
 runs in the measuring pool (``app.specs.measuring``), off the request's thread.
 
 A training-fraction study compares *series* (token mixers, each matched like the mixer axis) at each fraction:
-the variants are series × fractions, and every series trains the same spec at every fraction."""
+the variants are series × fractions, and every series trains the same spec at every fraction.
+
+Any family can be the base of a depth, path or training-fraction study; a numeric field by path, and series of
+bases sharing one axis, are planned by ``app.studies.numeric``. The mixer, width, patch-size and norm axes and
+compute matching stay MetaFormer-only, and say so (422) for another family."""
 
 from __future__ import annotations
 

@@ -134,6 +134,7 @@ def _bases_body(**changes: Any) -> dict[str, Any]:
         ({"match": "macs"}, ["body", "match"], "not with bases"),
         ({"values": [8, 20, 32]}, ["body", "bases", 0, "values"], "2 values for the study's 3"),
         ({"values": [8, "deep"]}, ["body", "values", 1], "are numbers"),
+        ({"bases": None}, ["body", "base_spec"], "give base_spec (one base) or bases"),
     ],
 )
 def test_bases_422s_say_what_is_wrong(changes: dict[str, Any], loc: list[Any], words: str) -> None:
@@ -237,3 +238,46 @@ def test_bases_of_one_family_name_the_series_in_the_variants(sqlite_settings: Se
     assert names == [f"Two ResNets · {s} · layers.*={v}" for s in ("narrow", "wide") for v in (1, 2)]
     assert view.reference is None and view.path == "layers.*" and view.status == "queued"
     assert view.summary.startswith("Not decided yet")
+
+
+def test_the_mlp_depth_study_reads_beside_resmlp(client: TestClient, sqlite_settings: Settings) -> None:
+    freeze_reference(sqlite_settings)
+    body = canonical_mlp_depth_study().model_copy(update={"seeds": 3})
+    accs = {"2": [0.90, 0.905, 0.895], "8": [0.95, 0.955, 0.945], "32": [0.96, 0.965, 0.955]}
+    with session_scope(sqlite_settings.database_url) as session:
+        study = create_study(session, get_or_create_user(session, "mlp"), body, max_epochs=2)
+        for plan in study.variants:
+            _finish(session, plan["submission_id"], accs[plan["label"]])
+        study_id = study.id
+    with session_scope(sqlite_settings.database_url) as session:
+        out = study_view(session, study_id, max_epochs=2).out
+    assert [(t.series, t.kind, t.low, t.high) for t in out.trends] == [("spatial_mlp", "better", "2", "32")]
+    assert "Shallowest against deepest: spatial_mlp: yes, better at 32 than at 2 blocks" in out.summary
+    assert out.reference is not None and out.reference.key == "touvron2021" and out.reference.agreement == "agrees"
+    assert out.variant_list[0].name.endswith("· blocks=2")
+    page = client.get(f"/studies/{study_id}").text
+    assert "Shallowest against deepest" in page and "ResMLP-S24" in page
+
+
+def test_the_api_creates_a_study_with_bases_and_names_a_bad_value(
+    client: TestClient, sqlite_settings: Settings
+) -> None:
+    from app.users.service import create_token
+
+    with session_scope(sqlite_settings.database_url) as session:
+        get_or_create_user(session, "api-bases")
+        headers = {"Authorization": f"Bearer {create_token(session, 'api-bases')}"}
+    bad = _bases_body(bases=[{"name": "plain", "spec": PLAIN, "values": [2, 70]}, {"name": "resnet", "spec": RESNET}])
+    res = client.post("/api/v1/studies", json=bad, headers=headers)
+    assert res.status_code == 422
+    detail = res.json()["detail"][0]
+    assert detail["loc"] == ["body", "bases", 0, "values", 1] and "stages.*.depth = 70" in detail["msg"]
+    assert "1 ≤ value ≤ 64" in detail["msg"]
+    res = client.post("/api/v1/studies", json=_bases_body(seeds=2, axis_label="layers"), headers=headers)
+    assert res.status_code == 201, res.text
+    out = res.json()
+    assert [b["name"] for b in out["bases"]] == ["plain", "resnet"] and out["axis_label"] == "layers"
+    assert [(v["series"], v["axis_value"], v["field_value"]) for v in out["variant_list"]] == [
+        ("plain", "8", 2), ("plain", "20", 6), ("resnet", "8", 1), ("resnet", "20", 3)
+    ]  # fmt: skip
+    assert out["base_spec"]["family"] == "plain" and out["status"] == "queued"
