@@ -4,7 +4,9 @@ each variant's MACs, parameters, test accuracy (mean and 95% t interval over see
 each study's total CPU time, the per-series answer ("does depth help?") and the sentence comparing it with the
 published reference (He et al. 2016 / ResMLP), exactly as the study page would word them.
 
-    .venv/bin/python bench/depth_study.py --seeds 3 --jobs 2 [--study cnn|mlp] [--out runs.json]
+    .venv/bin/python bench/depth_study.py --jobs 2 [--study cnn|mlp] [--seeds N] [--out runs.json]
+
+Each study trains its own number of seeds (the CNN study 5, the MLP study 3) unless ``--seeds`` says otherwise.
 
 CPU time is process time of one-thread workers (the machine may be shared: compare ratios, not seconds).
 """
@@ -88,7 +90,7 @@ def judge(body: Any, plans: list[Any], accs: dict[str, list[float]]) -> None:
         print(f"  {depth.agreement(reference, trends)[1]}")
 
 
-def run(which: str, seeds: int, jobs: int, out: str | None) -> None:
+def run(which: str, seeds: int | None, jobs: int, out: str | None) -> None:
     from app.studies.plan import plan_study
 
     studies = [(body, plan_study(body)[2]) for body in _studies(which)]
@@ -96,7 +98,7 @@ def run(which: str, seeds: int, jobs: int, out: str | None) -> None:
         {"study": body.name, "benchmark": body.benchmark, "label": p.label, "spec": p.spec, "seed": seed}
         for body, plans in studies
         for p in plans
-        for seed in range(seeds)
+        for seed in range(seeds or body.seeds or 3)
     ]
     print(f"{len(todo)} runs in {jobs} one-thread processes, started {datetime.now(UTC):%H:%M:%S} UTC", flush=True)
     w0 = time.time()
@@ -126,7 +128,7 @@ def run(which: str, seeds: int, jobs: int, out: str | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--study", choices=("cnn", "mlp", "both"), default="both")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int)
     parser.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)))
     parser.add_argument("--out")
     args = parser.parse_args()

@@ -33,6 +33,7 @@ class Trend:
     diff: float | None  # mean accuracy at high minus at low
     text: str
     axis: str = ""
+    low_acc: float | None = None  # mean test accuracy at the smallest value
 
 
 def kind_of_net(family: str | None, mixer: str | None) -> str | None:
@@ -97,7 +98,7 @@ def trend(
     if ranking and kind != "pending":
         text += f"; from best to worst: {ranking}"
     first = members[0]
-    return Trend(name, kind_of_net(first.family, first.mixer), low, high, kind, diff, text, axis)
+    return Trend(name, kind_of_net(first.family, first.mixer), low, high, kind, diff, text, axis, means[0])
 
 
 def series_trends(
@@ -170,6 +171,16 @@ def _theirs(claim: PublishedClaim) -> str:
     return f"{verb} from {claim.shallow} to {claim.deep} layers on {claim.dataset} ({claim.where})"
 
 
+CEILING = 0.98
+"""A series already this accurate at its shallowest has little left for depth to add."""
+
+
+def _ceiling(trend: Trend) -> str:
+    if trend.kind != "same" or trend.low_acc is None or trend.low_acc < CEILING:
+        return ""
+    return f" (ours is at {100 * trend.low_acc:.1f}% already at {trend.low} {trend.axis}: little is left to gain)"
+
+
 def agreement(reference: Reference, trends: Sequence[Trend]) -> tuple[Agreement, str]:
     """Whether our trends agree with the reference's claims, in one sentence."""
     short = SHORT.get(reference.key, reference.title)
@@ -186,7 +197,7 @@ def agreement(reference: Reference, trends: Sequence[Trend]) -> tuple[Agreement,
     if not missed:
         found = "; ".join(f"{c.family}: {_theirs(c)}" for c, _ in pairs)
         return "agrees", f"Ours agrees with {short}: {ours}, as they found ({found})."
-    theirs = "; ".join(f"they found the {c.family} net {_theirs(c)}" for c, _ in missed)
+    theirs = "; ".join(f"they found the {c.family} net {_theirs(c)}{_ceiling(t)}" for c, t in missed)
     if matched:
         return "partly", f"Ours partly agrees with {short}: {ours}; but {theirs}."
     return "disagrees", f"Ours disagrees with {short}: {ours}; {theirs}."

@@ -179,6 +179,7 @@ class TrendOut(OutModel):
     diff: float | None = Field(description="Mean test accuracy at the largest value minus at the smallest.")
     text: str
     axis: str = Field(default="", description="What the values measure.")
+    low_acc: float | None = Field(default=None, description="Mean test accuracy at the smallest value.")
 
 
 class PublishedRowOut(OutModel):

@@ -30,8 +30,8 @@ def test_he_et_al_numbers_are_the_papers() -> None:
     assert [r.accuracy for r in RESMLP.rows] == pytest.approx([0.766, 0.794])  # Table 3, top-1
 
 
-def _trend(series: str, net: str, kind: TrendKind) -> Trend:
-    return Trend(series, net, "8", "62", kind, None, "", "layers")
+def _trend(series: str, net: str, kind: TrendKind, low_acc: float | None = None) -> Trend:
+    return Trend(series, net, "8", "62", kind, None, "", "layers", low_acc)
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,14 @@ def test_the_agreement_sentence_follows_from_the_trends(
     kind, sentence = agreement(HE_ET_AL, trends)
     assert kind == expected and sentence.startswith(opening), sentence
     assert "(8 → 62 layers)" in sentence
+
+
+def test_a_residual_net_at_the_ceiling_is_said_to_have_little_left_to_gain() -> None:
+    trends = [_trend("plain", "plain", "worse"), _trend("resnet", "residual", "same", low_acc=0.991)]
+    kind, sentence = agreement(HE_ET_AL, trends)
+    assert kind == "partly" and "(ours is at 99.1% already at 8 layers: little is left to gain)" in sentence
+    trends[1] = _trend("resnet", "residual", "same", low_acc=0.90)
+    assert "little is left" not in agreement(HE_ET_AL, trends)[1]
 
 
 def test_a_reference_applies_only_to_a_depth_study_of_the_nets_it_measured() -> None:

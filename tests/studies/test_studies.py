@@ -189,7 +189,7 @@ def test_seed_studies_creates_the_canonical_studies_once(sqlite_settings: Settin
             ("digits", "mixer"), ("pathfinder", "mixer"), ("shapes", "mixer"), ("digits", "train_fraction")
         }  # fmt: skip
         depth = [s for s in created if s.axis == "depth"]
-        assert [(s.benchmark, len(s.variants)) for s in depth] == [("digits", 10), ("digits", 3)]
+        assert [(s.benchmark, len(s.variants), s.seeds) for s in depth] == [("digits", 8, 5), ("digits", 3, 3)]
         assert all(v["submission_id"] and v["macs"] for s in depth for v in s.variants)
         for bench in ("digits", "pathfinder", "shapes"):
             study = by_bench[(bench, "mixer")]
