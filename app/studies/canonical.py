@@ -3,10 +3,11 @@ MACs on each built-in benchmark, mixers against the share of training data on di
 digits: plain against residual CNNs at the same depths (He et al. 2016's comparison), and an MLP-only network
 (Mixer blocks) shallow against deep.
 
-The depth studies on a 2-core CPU (one seed, one thread, digits-v2's 15 epochs; bench/depth_study.py measures
-them): the plain net takes 3 s at 8 layers to 25 s at 62, the ResNet 5 s to 29 s; the Mixer 3 s at 2 blocks to
-35 s at 32. With 3 seeds each the CNN study is ~8 CPU-minutes and the MLP study ~2.5, so about 5 minutes on the
-demo's two workers after the baselines."""
+The depth studies on this 2-core CPU (one-thread workers, digits-v2's 15 epochs, process CPU time measured by
+bench/depth_study.py on a shared machine): per seed the plain net takes 4.6 s at 8 layers to 30 s at 62, the
+ResNet 4.5 s to 31 s, the Mixer 3.3 s at 2 blocks to 39 s at 32. The CNN study (8 variants × 5 seeds) is 11.4
+CPU-minutes and the MLP study (3 × 3) 2.6, so about 7 minutes on the demo's two workers after the baselines.
+"""
 
 from __future__ import annotations
 

@@ -188,16 +188,21 @@ def agreement(reference: Reference, trends: Sequence[Trend]) -> tuple[Agreement,
     matched = [(c, t) for c, t in pairs if t.kind == c.direction]
     open_ = [(c, t) for c, t in pairs if t.kind in ("pending", "unclear")]
     missed = [(c, t) for c, t in pairs if (c, t) not in matched and (c, t) not in open_]
-    ours = "; ".join(
-        f"the {_net(c.family, t.series)} {_OURS[t.kind]} here ({t.low} → {t.high} {t.axis})".replace(" )", ")")
-        for c, t in pairs
-    )
+
+    def ours(marked: bool) -> str:
+        """Our trend per claim; ``marked``: say "as they found" after the ones that match."""
+        return "; ".join(
+            f"the {_net(c.family, t.series)} {_OURS[t.kind]} here ({t.low} → {t.high} {t.axis})".replace(" )", ")")
+            + (", as they found" if marked and (c, t) in matched else "")
+            for c, t in pairs
+        )
+
     if open_ and not missed:
-        return "undecided", f"Not decided yet whether ours agrees with {short}: {ours}."
+        return "undecided", f"Not decided yet whether ours agrees with {short}: {ours(True)}."
     if not missed:
         found = "; ".join(f"{c.family}: {_theirs(c)}" for c, _ in pairs)
-        return "agrees", f"Ours agrees with {short}: {ours}, as they found ({found})."
+        return "agrees", f"Ours agrees with {short}: {ours(False)}, as they found ({found})."
     theirs = "; ".join(f"they found the {c.family} net {_theirs(c)}{_ceiling(t)}" for c, t in missed)
     if matched:
-        return "partly", f"Ours partly agrees with {short}: {ours}; but {theirs}."
-    return "disagrees", f"Ours disagrees with {short}: {ours}; {theirs}."
+        return "partly", f"Ours partly agrees with {short}: {ours(True)}; but {theirs}."
+    return "disagrees", f"Ours disagrees with {short}: {ours(False)}; {theirs}."
