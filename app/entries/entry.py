@@ -38,6 +38,8 @@ class Entry:
     created_at: datetime
     url: str
     train_s_per_image: float | None = None
+    deploy_params: int | None = None  # re-parameterisable families: the folded inference model's size and cost
+    deploy_macs: int | None = None
     rank: int | None = None  # 1 + the entries clearly better; None until every requested seed is done
     rank_low: int | None = None
     rank_high: int | None = None
@@ -116,6 +118,8 @@ def build_entry(submission: Submission) -> Entry:
         created_at=submission.created_at,
         url=f"/submissions/{submission.id}",
         train_s_per_image=submission.train_s_per_image,
+        deploy_params=submission.deploy_params,
+        deploy_macs=submission.deploy_macs,
         is_baseline=submission.is_baseline,
         flag_reason=submission.flag_reason,
         private_accs=[float(r.test_private_acc) for r in paired if r.test_private_acc is not None],

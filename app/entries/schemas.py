@@ -89,6 +89,12 @@ class SubmissionOut(SubmissionSummaryOut):
     description: str
     spec: dict[str, Any]
     flops: int
+    deploy_params: int | None = Field(
+        default=None,
+        description="Re-parameterisable families (RepVGG, RepMLP): parameters once the training-time branches are "
+        "folded for inference; None for other families (their training and deploy models are the same).",
+    )
+    deploy_macs: int | None = Field(default=None, description="MACs per image of the folded inference model.")
     macs_breakdown: dict[str, int]
     runs: list[RunOut]
     test_acc_mean: float | None

@@ -42,6 +42,8 @@ def submission_out(session: Session, submission: Submission) -> SubmissionOut:
         description=submission.description,
         spec=submission.spec,
         flops=2 * submission.macs,
+        deploy_params=submission.deploy_params,
+        deploy_macs=submission.deploy_macs,
         macs_breakdown=submission.macs_breakdown,
         runs=[RunOut.model_validate(run) for run in submission.runs],
         test_acc_mean=entry.test_acc_mean,

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from app.benchmarks.availability import data_status
 from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.registry import Benchmark, all_benchmarks
 from app.core.errors import NOT_FOUND, InputError, NotFound
 from app.entries import board as service
-from app.leaderboard.schemas import BenchmarkOut, EntryOut, FrontierOut, LeaderboardOut, LimitsOut, NoiseOut
+from app.leaderboard.families import families_out
+from app.leaderboard.schemas import (
+    BenchmarkOut,
+    EntryOut,
+    FamiliesOut,
+    FrontierOut,
+    LeaderboardOut,
+    LimitsOut,
+    NoiseOut,
+)
 from app.specs.validation import resolve_benchmark
 from app.web.deps import SessionDep, SettingsDep
 
@@ -89,6 +99,24 @@ def get_frontier(slug: str, session: SessionDep, settings: SettingsDep) -> Front
         y="test_acc_mean",
         points=[EntryOut.model_validate(e.to_dict()) for e in service.frontier(entries)],
     )
+
+
+@router.get("/benchmarks/{slug}/families", responses=NOT_FOUND)
+def get_families(
+    slug: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    by: Annotated[
+        Literal["mixer", "family"], Query(description="Group metaformers by token mixer, or all by family.")
+    ] = "mixer",
+    x: Annotated[Literal["macs", "params", "deploy"], Query(description="The cost axis.")] = "macs",
+) -> FamiliesOut:
+    """Accuracy against log-compute fitted per family (or token mixer) with 95% bootstrap bands over entries and
+    seeds, and in words where two groups' bands separate; groups with too few entries are listed with why."""
+    benchmark = resolve_benchmark_or_404(slug)
+    entries = service.leaderboard(session, benchmark, settings.max_epochs)
+    version = effective_recipe_version(benchmark.recipe, settings.max_epochs)
+    return families_out(entries, slug, benchmark.title, version, by, x)
 
 
 def resolve_benchmark_or_404(slug: str) -> Benchmark:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.benchmarks.availability import data_status
+from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.references import references_for
 from app.benchmarks.registry import Benchmark
 from app.benchmarks.samples import SAMPLE_SLUGS, sample_grid, sample_png
@@ -16,7 +17,8 @@ from app.core.errors import NotFound
 from app.entries import board as service
 from app.leaderboard.api import resolve_benchmark_or_404
 from app.leaderboard.export import entries_csv, filter_entries, matches
-from app.leaderboard.plots import explorer_figures, second_test_figure, timeline_figure
+from app.leaderboard.families import families_out, group_of
+from app.leaderboard.plots import explorer_figures, families_figure, second_test_figure, timeline_figure
 from app.web.deps import SessionDep, SettingsDep
 from app.web.templating import render
 
@@ -69,6 +71,8 @@ def leaderboard_page(
     benchmark = resolve_benchmark_or_404(slug)
     board = service.board(session, benchmark, settings.max_epochs)
     entries = board.entries
+    version = effective_recipe_version(benchmark.recipe, settings.max_epochs)
+    crossing = families_out(entries, benchmark.slug, benchmark.title, version)
     context = {
         "benchmark": benchmark,
         "entries": entries,
@@ -83,6 +87,8 @@ def leaderboard_page(
             "test2": second_test_figure(entries),
             "timeline": timeline_figure(entries),
         },
+        "crossing": crossing,
+        "crossing_figure": families_figure(crossing, entries, lambda e: group_of(e, crossing.by)),
         **_data_context(benchmark, settings.data_dir),
     }
     return render(request, "leaderboard.html", context)

@@ -11,16 +11,25 @@ from html import escape
 from typing import Any
 
 from app.entries.board import Entry
+from app.leaderboard.schemas import FamiliesOut, FitOut
 from app.stats.frontier import pareto_front
-from app.web.figures import AXIS, LAYOUT, PALETTE, Figure, scatter
+from app.web.figures import AXIS, LAYOUT, PALETTE, Figure, color, scatter
 
 COLOR_BY = ("family", "mixer")
-X_AXES = {"macs": "MACs per image (multiply-accumulates, log scale)", "params": "parameters (log scale)"}
+X_AXES = {
+    "macs": "MACs per image (multiply-accumulates, log scale)",
+    "params": "parameters (log scale)",
+    "deploy": "MACs per image at deploy time (RepVGG/RepMLP branches folded; log scale)",
+}
 Y_AXES = {
     "test": "test accuracy (mean over seeds; bars: the board's interval)",
     "test2": "second test set accuracy (mean over seeds)",
 }
-_HOVER_X = {"macs": "MACs %{x:.3s} · params %{customdata[3]:.3s}", "params": "params %{x:.3s}"}
+_HOVER_X = {
+    "macs": "MACs %{x:.3s} · params %{customdata[3]:.3s}",
+    "params": "params %{x:.3s}",
+    "deploy": "MACs at deploy %{x:.3s}",
+}
 _HOVER_Y = {
     "test": "test acc %{y:.2%} ± %{customdata[4]:.2%} (std, %{customdata[5]} seeds)",
     "test2": "second test acc %{y:.2%} (%{customdata[5]} seeds)",
@@ -49,6 +58,14 @@ def _customdata(entry: Entry) -> list[Any]:
         entry.n,
         entry.id,
     ]
+
+
+def cost(entry: Entry, x: str) -> float:
+    """The cost an axis plots: MACs, params, or the MACs of the deploy-time model (the same as MACs for every
+    family without training-time branches to fold)."""
+    if x == "deploy":
+        return float(entry.deploy_macs if entry.deploy_macs is not None else entry.macs)
+    return float(getattr(entry, x))
 
 
 def _y(entry: Entry, y: str) -> float | None:
@@ -103,14 +120,14 @@ def frontier_figure(
     scored = [e for e in entries if _y(e, y) is not None]
     fig = Figure()
     hover = f"<b>%{{text}}</b><br>%{{customdata[2]}}<br>{_HOVER_X[x]}<br>{_HOVER_Y[y]}<extra></extra>"
-    _markers(fig, scored, color_by, lambda e: getattr(e, x), y, hover)
-    costs = [float(getattr(e, x)) for e in scored]
+    _markers(fig, scored, color_by, lambda e: cost(e, x), y, hover)
+    costs = [cost(e, x) for e in scored]
     scores = [_y(e, y) or 0.0 for e in scored]
-    front = sorted((scored[i] for i in pareto_front(costs, scores)), key=lambda e: getattr(e, x)) if scored else []
+    front = sorted((scored[i] for i in pareto_front(costs, scores)), key=lambda e: cost(e, x)) if scored else []
     if front:
         fig.add_trace(
             scatter(
-                x=[getattr(e, x) for e in front],
+                x=[cost(e, x) for e in front],
                 y=[_y(e, y) for e in front],
                 mode="lines",
                 name="Pareto frontier",
@@ -172,6 +189,69 @@ def timeline_figure(entries: Sequence[Entry], color_by: str = "family") -> dict[
     fig.update_layout(
         xaxis={**AXIS, "title": {"text": "submitted (UTC)"}, "type": "date"},
         yaxis={**AXIS, "title": {"text": Y_AXES["test"]}, "tickformat": ".0%"},
+        **LAYOUT,
+    )
+    return fig.to_plotly_json()
+
+
+def _fill(hex_color: str, alpha: float = 0.18) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _band_traces(fit: FitOut, i: int, unit: str) -> list[dict[str, Any]]:
+    """The band (upper edge, then the lower edge filled up to it) and the fitted line of one group."""
+    name = escape(fit.group)
+    edge = {"width": 0}
+    return [
+        scatter(x=fit.costs, y=fit.high, mode="lines", line=edge, showlegend=False, hoverinfo="skip", legendgroup=name),
+        scatter(
+            x=fit.costs,
+            y=fit.low,
+            mode="lines",
+            line=edge,
+            fill="tonexty",
+            fillcolor=_fill(color(i)),
+            showlegend=False,
+            hoverinfo="skip",
+            legendgroup=name,
+        ),
+        scatter(
+            x=fit.costs,
+            y=fit.mean,
+            mode="lines",
+            name=f"{name} ({fit.n_entries} entries)",
+            line={"color": color(i), "width": 2},
+            legendgroup=name,
+            hovertemplate=f"{name} fit · {unit} %{{x:.3s}}: %{{y:.2%}}<extra></extra>",
+        ),
+    ]
+
+
+def families_figure(out: FamiliesOut, entries: Sequence[Entry], group_of: Callable[[Entry], str]) -> dict[str, Any]:
+    """Accuracy against log-compute: per fitted group its line and 95% band, with its entries as points."""
+    fig = Figure()
+    unit = X_AXES[out.x].split(" (")[0]
+    for i, fit in enumerate(out.fits):
+        for trace in _band_traces(fit, i, unit):
+            fig.add_trace(trace)
+        members = [e for e in entries if e.test_acc_mean is not None and group_of(e) == fit.group]
+        fig.add_trace(
+            scatter(
+                x=[cost(e, out.x) for e in members],
+                y=[e.test_acc_mean for e in members],
+                mode="markers",
+                showlegend=False,
+                legendgroup=escape(fit.group),
+                marker={"size": 7, "color": color(i), "line": {"width": 1, "color": "#fff"}},
+                customdata=[_customdata(e) for e in members],
+                text=[escape(e.name) for e in members],
+                hovertemplate="<b>%{text}</b><br>%{customdata[2]} · %{x:.3s}: %{y:.2%}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        xaxis={**AXIS, "title": {"text": X_AXES[out.x]}, "type": "log"},
+        yaxis={**AXIS, "title": {"text": "test accuracy (fit per group, 95% band)"}, "tickformat": ".0%"},
         **LAYOUT,
     )
     return fig.to_plotly_json()

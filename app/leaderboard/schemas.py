@@ -68,6 +68,12 @@ class EntryOut(OutModel):
     train_s_per_image: float | None = Field(
         default=None, description="Projected training seconds per image on the reference CPU (every op counted)."
     )
+    deploy_params: int | None = Field(
+        default=None, description="RepVGG/RepMLP: parameters of the inference model (branches folded); else None."
+    )
+    deploy_macs: int | None = Field(
+        default=None, description="RepVGG/RepMLP: MACs per image of the inference model (branches folded); else None."
+    )
     rank: int | None = Field(description="1 + the number of entries clearly better; None until every seed is done.")
     rank_low: int | None = Field(description="Best rank the data allow (joint 95% rank ranges).")
     rank_high: int | None = Field(description="Worst rank the data allow.")
@@ -118,3 +124,49 @@ class FrontierOut(OutModel):
     x: str = Field(description="The cost axis: MACs per image.")
     y: str = Field(description="The score axis: mean test accuracy.")
     points: list[EntryOut]
+
+
+class FitOut(OutModel):
+    group: str = Field(description="A token mixer (metaformers) or a family.")
+    n_entries: int
+    n_seeds: int
+    cost_min: float
+    cost_max: float
+    slope_per_decade: float = Field(description="Accuracy gained per tenfold cost (the fitted slope).")
+    intercept: float = Field(description="The fitted accuracy at a cost of 1 (log10 cost 0).")
+    costs: list[float] = Field(description="Where the line and band are given: inside the group's own cost range.")
+    mean: list[float]
+    low: list[float] = Field(description="Pointwise 95% bootstrap band.")
+    high: list[float]
+
+
+class SegmentOut(OutModel):
+    cost_from: float
+    cost_to: float
+    better: str | None = Field(description="The group clearly better over this stretch; None: no difference told.")
+    diff_min: float = Field(description="Smallest estimated accuracy difference over the stretch (better − other).")
+    diff_max: float
+
+
+class PairOut(OutModel):
+    a: str
+    b: str
+    overlap: tuple[float, float] | None = Field(description="The costs both groups cover; None: no overlap.")
+    separated: bool
+    segments: list[SegmentOut]
+    sentence: str | None = Field(description="Where the bands separate, in words; None where they never do.")
+
+
+class FamiliesOut(OutModel):
+    benchmark: str
+    recipe_version: str
+    by: str = Field(description="mixer (metaformers by token mixer, other families as themselves) or family.")
+    x: str = Field(description="The cost: macs, params, or deploy (MACs with RepVGG/RepMLP branches folded).")
+    confidence: float
+    n_boot: int
+    method: str
+    fits: list[FitOut]
+    too_few: dict[str, str] = Field(description="Groups not fitted, and why.")
+    pairs: list[PairOut]
+    sentences: list[str] = Field(description="One per pair whose bands separate somewhere.")
+    summary: str

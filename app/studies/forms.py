@@ -17,6 +17,7 @@ DEFAULTS: dict[str, str] = {
     "series": "",
     "match": "macs",
     "seeds": "3",
+    "path": "",
 }
 
 
@@ -55,6 +56,7 @@ def study_from_form(form: dict[str, str]) -> StudyIn:
         description=form.get("description", ""),
         base_spec={"preset": form["preset"], "overrides": {}},
         axis=form["axis"],  # type: ignore[arg-type]
+        path=form.get("path", "").strip() or None,
         values=parse_values(form["values"], "values"),
         series=parse_values(form["series"], "series") if form["series"].strip() else None,
         match=form["match"] or None,  # type: ignore[arg-type]

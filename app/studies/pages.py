@@ -40,7 +40,7 @@ def study_page(
     context = {
         "s": view.out,
         "grids": view.grids,
-        "figures": study_figures(view.out.variant_list, view.out.axis),
+        "figures": study_figures(view.out.variant_list, view.out.axis, view.out.axis_label),
         "can_manage": views.can_manage(view.out, web_user),
     }
     return accounts_web.render_form_page(request, "study.html", context)
@@ -66,6 +66,7 @@ def create_study(
     series: Text = "",
     match: Annotated[str, Form(max_length=8)] = "",
     seeds: Annotated[str, Form(max_length=8)] = "",
+    path: Annotated[str, Form(max_length=100)] = "",
     csrf: Csrf = "",
 ) -> Response:
     if not accounts_web.csrf_ok(request, csrf):
@@ -74,7 +75,7 @@ def create_study(
     if user is None:
         return error_page(request, 401, "Log in to create a study.")
     form = {"name": name, "benchmark": benchmark, "preset": preset, "axis": axis, "values": values}
-    form |= {"series": series, "match": match, "seeds": seeds}
+    form |= {"series": series, "match": match, "seeds": seeds, "path": path}
     try:
         study = service.create_study(session, user, study_from_form(form), max_epochs=settings.max_epochs)
     except QuotaExceeded as exc:

@@ -3,83 +3,51 @@ compute (the width searched so MACs or params are within ±5% of the base's). No
 runs in the measuring pool (``app.specs.measuring``), off the request's thread.
 
 A training-fraction study compares *series* (token mixers, each matched like the mixer axis) at each fraction:
-the variants are series × fractions, and every series trains the same spec at every fraction."""
+the variants are series × fractions, and every series trains the same spec at every fraction.
+
+Any family can be the base of a depth, path or training-fraction study; a numeric field by path, and series of
+bases sharing one axis, are planned by ``app.studies.numeric``. The mixer, width, patch-size and norm axes and
+compute matching stay MetaFormer-only, and say so (422) for another family."""
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
 from typing import Any, get_args
 
-from app.benchmarks.recipes import MIN_TRAIN_FRACTION, fraction_label
+from app.benchmarks.recipes import MIN_TRAIN_FRACTION
 from app.benchmarks.registry import Benchmark
 from app.core.errors import InputError
 from app.specs.measuring import measure_spec
-from app.specs.validation import validate_spec
+from app.specs.validation import ValidatedSpec, validate_spec
+from app.studies.axes import depth_path
+from app.studies.numeric import checked_spec, plan_bases, plan_numeric
 from app.studies.schemas import StudyIn
+from app.studies.variants import MAX_VARIANTS, VariantPlan, relocate, unique_labels, variant_label, variant_name
 from app.zoo.limits import check_limits
 from app.zoo.measure import Measurement
 from app.zoo.spec import Norm, SpecError, canonical_spec, parse_spec
 
 MATCH_TOLERANCE = 0.05
 """A matched variant's MACs (or params) are within ±5% of the base spec's."""
-MAX_VARIANTS = 16
-"""Variants (series × values for a training-fraction study) one study may create."""
 NORMS: tuple[str, ...] = get_args(Norm)
 
 
-@dataclass
-class VariantPlan:
-    label: str
-    value: Any
-    spec: dict[str, Any] | None = None
-    width: int | None = None
-    adjustment: str | None = None
-    params: int | None = None
-    macs: int | None = None
-    reason: str | None = None
-    submission_id: int | None = None
-    series: str | None = None  # training-fraction studies: the mixer this variant belongs to
-    train_fraction: float | None = None  # None: the whole train split
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "value": self.value,
-            "width": self.width,
-            "adjustment": self.adjustment,
-            "params": self.params,
-            "macs": self.macs,
-            "reason": self.reason,
-            "submission_id": self.submission_id,
-            "series": self.series,
-            "train_fraction": self.train_fraction,
-        }
+METAFORMER_AXES = ("mixer", "width", "patch_size", "norm")
+__all__ = ["MATCH_TOLERANCE", "MAX_VARIANTS", "VariantPlan", "plan_study", "relocate", "variant_label", "variant_name"]
 
 
-def variant_label(axis: str, value: Any) -> str:
-    """``attention(heads=4)`` for a mixer dict, ``10%`` for a fraction, the value itself otherwise."""
-    if axis == "mixer" and isinstance(value, dict):
-        extra = ", ".join(f"{k}={v}" for k, v in value.items() if k != "kind")
-        return f"{value.get('kind')}({extra})" if extra else str(value.get("kind"))
-    if axis == "train_fraction" and isinstance(value, int | float):
-        return fraction_label(float(value))
-    return str(value)
-
-
-def variant_name(study_name: str, axis: str, label: str) -> str:
-    return f"{study_name} · {axis}={label}"
-
-
-def first_width(spec: dict[str, Any]) -> int:
+def first_width(spec: dict[str, Any]) -> int | None:
+    """The first stage's width of a metaformer spec (None for other families: only metaformers are matched)."""
+    if spec.get("family") != "metaformer":
+        return None
     return int(spec["stages"][0]["width"])
 
 
 def with_width(spec: dict[str, Any], width: int) -> dict[str, Any]:
     """The first stage gets ``width``; later stages keep their ratio to it (isotropic: all equal)."""
     out = copy.deepcopy(spec)
-    base = first_width(spec)
+    base = int(spec["stages"][0]["width"])
     for stage in out["stages"]:
         stage["width"] = max(1, round(width * stage["width"] / base))
     return out
@@ -127,21 +95,12 @@ def train_fraction_of(value: Any, loc: list[str | int]) -> float | None:
     return None if value >= 1.0 else float(value)
 
 
-def relocate(error: dict[str, Any], prefix: list[str | int], who: str) -> dict[str, Any]:
-    loc = list(error["loc"])
-    rest = loc[2:] if loc[:2] == ["body", "spec"] else loc[1:]
-    return {**error, "loc": [*prefix, *rest], "msg": f"{who}: {error['msg']}"}
-
-
-def _base(body: StudyIn) -> tuple[Benchmark, dict[str, Any], Measurement]:
-    try:
-        checked = validate_spec(body.benchmark, body.base_spec)
-    except InputError as exc:
-        raise InputError([relocate(e, ["body", "base_spec"], "base spec") for e in exc.errors]) from None
+def _base(body: StudyIn) -> tuple[Benchmark, dict[str, Any], Measurement, ValidatedSpec]:
+    if body.base_spec is None:
+        raise InputError.one(["body", "base_spec"], "give base_spec (one base) or bases (several, each a series)")
+    checked = checked_spec(body.benchmark, body.base_spec, ["body", "base_spec"], "base spec")
     if checked.family != "metaformer":
-        raise InputError.one(
-            ["body", "base_spec", "family"], f"a study varies a metaformer spec, not a {checked.family!r} one"
-        )
+        _refuse_for_family(body, checked.family)
     if body.series is not None and body.axis != "train_fraction":
         raise InputError.one(
             ["body", "series"], "series (token mixers compared at each value) are only for the train_fraction axis"
@@ -152,7 +111,33 @@ def _base(body: StudyIn) -> tuple[Benchmark, dict[str, Any], Measurement]:
             "compute matching adjusts the width of each token mixer: only for the mixer axis, or the "
             "train_fraction axis with series",
         )
-    return checked.benchmark, checked.canonical, checked.measurement
+    _check_path_field(body)
+    return checked.benchmark, checked.canonical, checked.measurement, checked
+
+
+def _refuse_for_family(body: StudyIn, family: str) -> None:
+    """The axes and options that only a metaformer base has, refused with what a ``family`` base can do."""
+    if body.axis in METAFORMER_AXES:
+        raise InputError.one(
+            ["body", "axis"],
+            f"the {body.axis} axis changes a metaformer spec; a {family} base can vary its depth, the training "
+            f"fraction, or any numeric field by path (axis 'path', e.g. path '{depth_path(family)}')",
+        )
+    if body.match is not None:
+        raise InputError.one(
+            ["body", "match"],
+            f"compute matching searches a metaformer's width for each token mixer; it does not apply to a {family} "
+            "base, whose variants differ in compute (each variant's MACs are listed instead)",
+        )
+    if body.series is not None:
+        raise InputError.one(["body", "series"], f"series of token mixers need a metaformer base, not {family}")
+
+
+def _check_path_field(body: StudyIn) -> None:
+    if body.axis == "path" and body.path is None:
+        raise InputError.one(["body", "path"], "the path axis needs 'path': the numeric field to vary, e.g. 'layers.*'")
+    if body.axis != "path" and body.path is not None:
+        raise InputError.one(["body", "path"], f"'path' is for the path axis only; this study's axis is {body.axis!r}")
 
 
 def _width_step(spec: dict[str, Any]) -> int:
@@ -213,32 +198,42 @@ def match_width(benchmark: Benchmark, spec: dict[str, Any], target: int, key: st
     return widths[i], best
 
 
-def _unique_labels(labels: list[str], field: str) -> None:
-    for i, label in enumerate(labels):
-        if labels.index(label) != i:
-            raise InputError.one(["body", field, i], f"'{label}' appears twice")
-
-
 def plan_study(body: StudyIn) -> tuple[Benchmark, dict[str, Any], list[VariantPlan]]:
-    """Expand a study into one plan per value (per series × value for a training-fraction study). Invalid
-    variants raise a 422 naming the variant; variants whose compute cannot be matched are planned with a reason
-    instead of a spec."""
-    benchmark, base, base_m = _base(body)
+    """Expand a study into one plan per value (per series × value for a study with series). Invalid variants
+    raise a 422 naming the variant, the value and the limit; variants whose compute cannot be matched are
+    planned with a reason instead of a spec. Returns the base (for a study with several bases:
+    ``{"bases": [...]}``) in canonical form."""
+    if body.bases is not None:
+        return plan_bases(body)
+    benchmark, base, base_m, checked = _base(body)
     labels = [variant_label(body.axis, v) for v in body.values]
-    _unique_labels(labels, "values")
+    unique_labels(labels, ["body", "values"])
     if body.axis == "train_fraction":
         return benchmark, base, _plan_fractions(body, benchmark, base, base_m, labels)
+    if body.axis == "path" or checked.family != "metaformer":
+        path = body.path or depth_path(checked.family)
+        return benchmark, base, plan_numeric(body, benchmark, checked.spec, path, labels)
     plans = []
     for i, (value, label) in enumerate(zip(body.values, labels, strict=True)):
         loc: list[str | int] = ["body", "values", i]
-        name = variant_name(body.name, body.axis, label)
+        name = variant_name(body.name, body.axis_label or body.axis, label)
         try:
             spec = apply_axis(base, body.axis, value, loc)
             plan = _plan_variant(benchmark, base, base_m, spec, body.match, label, value)
         except InputError as exc:
-            raise InputError([relocate(e, loc, f"variant '{name}'") for e in exc.errors]) from None
+            raise InputError([_placed(e, loc, f"variant '{name}'") for e in exc.errors]) from None
+        if body.axis == "depth" and isinstance(value, int):
+            plan.path, plan.field_value = depth_path("metaformer"), value
+        plan.name, plan.axis_label = name, body.axis_label
         plans.append(plan)
     return benchmark, base, plans
+
+
+def _placed(error: dict[str, Any], loc: list[str | int], who: str) -> dict[str, Any]:
+    """An error already placed at the variant's value keeps its place; a spec's error is moved there."""
+    if list(error["loc"][: len(loc)]) == loc:
+        return {**error, "msg": f"{who}: {error['msg']}"}
+    return relocate(error, loc, who)
 
 
 def _plan_fractions(
@@ -253,7 +248,7 @@ def _plan_fractions(
             f"a study has at most {MAX_VARIANTS}",
         )
     series_labels = [variant_label("mixer", m) if m is not None else "" for m in series]
-    _unique_labels(series_labels, "series")
+    unique_labels(series_labels, ["body", "series"])
     plans = []
     for j, (mixer, s_label) in enumerate(zip(series, series_labels, strict=True)):
         loc: list[str | int] = ["body", "series", j]
@@ -261,7 +256,7 @@ def _plan_fractions(
             spec = apply_axis(base, "mixer", mixer, loc) if mixer is not None else copy.deepcopy(base)
             template = _plan_variant(benchmark, base, base_m, spec, body.match, s_label, mixer)
         except InputError as exc:
-            raise InputError([relocate(e, loc, f"series '{s_label}'") for e in exc.errors]) from None
+            raise InputError([_placed(e, loc, f"series '{s_label}'") for e in exc.errors]) from None
         for value, f_label, fraction in zip(body.values, labels, fractions, strict=True):
             plans.append(
                 VariantPlan(
@@ -275,6 +270,8 @@ def _plan_fractions(
                     reason=template.reason,
                     series=s_label or None,
                     train_fraction=fraction,
+                    family=template.family,
+                    mixer=template.mixer,
                 )
             )
     return plans
@@ -313,4 +310,5 @@ def _plan_variant(
     checked = validate_spec(benchmark.slug, spec)
     plan.spec = checked.canonical
     plan.params, plan.macs = checked.measurement.params, checked.measurement.macs
+    plan.family, plan.mixer = checked.family, checked.mixer
     return plan

@@ -1,6 +1,7 @@
 """The study page's figures, as plain Plotly dicts drawn by static/charts.js: accuracy per variant with its 95%
-interval (test, and the second test set where there is one), learning curves per variant, and for a
-training-fraction study accuracy vs fraction per series. Pure: variants in, JSON out."""
+interval (test, and the second test set where there is one), learning curves per variant, and accuracy against
+the axis per series for a training-fraction study or a numeric axis (depth, a field by path). Pure: variants in,
+JSON out."""
 
 from __future__ import annotations
 
@@ -86,39 +87,45 @@ def curves_figure(variants: Sequence[VariantOut]) -> dict[str, Any]:
     return fig.to_plotly_json()
 
 
-def fraction_figure(variants: Sequence[VariantOut]) -> dict[str, Any]:
-    """Training-fraction studies: test accuracy vs fraction of the train split, one line per series, with
-    95% intervals as error bars."""
+def _x(v: VariantOut, axis: str) -> float:
+    if axis == "train_fraction":
+        return v.train_fraction or 1.0
+    return float(v.value) if isinstance(v.value, int | float) else 0.0
+
+
+def series_figure(variants: Sequence[VariantOut], axis: str, axis_label: str = "") -> dict[str, Any]:
+    """Test accuracy against the axis value, one line per series (the base alone when there are none), with
+    95% intervals as error bars: the training fraction (log scale), or a numeric axis such as depth."""
+    fraction = axis == "train_fraction"
     by_series: dict[str, list[VariantOut]] = {}
     for v in variants:
         if v.test_acc_mean is not None:
             by_series.setdefault(v.series or "base", []).append(v)
-    fractions = sorted({v.train_fraction or 1.0 for members in by_series.values() for v in members})
+    xs = sorted({_x(v, axis) for members in by_series.values() for v in members})
     fig = Figure()
     for i, (series, members) in enumerate(by_series.items()):
-        members = sorted(members, key=lambda v: v.train_fraction or 1.0)
+        members = sorted(members, key=lambda v: _x(v, axis))
         means = [float(v.test_acc_mean or 0.0) for v in members]
+        hover = " · %{x:.0%} of train" if fraction else f" · {escape(axis_label or axis)} %{{x}}"
         fig.add_trace(
             scatter(
-                x=[v.train_fraction or 1.0 for v in members],
+                x=[_x(v, axis) for v in members],
                 y=means,
                 mode="lines+markers",
                 name=escape(series),
                 line={"color": color(i)},
                 error_y=_error_y(means, [v.test_acc_ci for v in members]),
                 customdata=[[v.url] for v in members],
-                hovertemplate=escape(series) + " · %{x:.0%} of train: %{y:.2%}<extra></extra>",
+                hovertemplate=escape(series) + hover + ": %{y:.2%}<extra></extra>",
             )
         )
+    title = "fraction of the train split (log scale)" if fraction else (axis_label or axis)
+    xaxis: dict[str, Any] = {**AXIS, "title": {"text": title}, "tickvals": xs}
+    if fraction:
+        xaxis |= {"type": "log", "ticktext": [fraction_label(f) for f in xs]}
     fig.update_layout(
         LAYOUT,
-        xaxis={
-            **AXIS,
-            "title": {"text": "fraction of the train split (log scale)"},
-            "type": "log",
-            "tickvals": fractions,
-            "ticktext": [fraction_label(f) for f in fractions],
-        },
+        xaxis=xaxis,
         yaxis={**AXIS, "title": {"text": "test accuracy (95% interval)"}, "tickformat": ".0%"},
         showlegend=True,
         legend={"orientation": "h", "y": -0.25},
@@ -126,7 +133,12 @@ def fraction_figure(variants: Sequence[VariantOut]) -> dict[str, Any]:
     return fig.to_plotly_json()
 
 
-def study_figures(variants: Sequence[VariantOut], axis: str) -> dict[str, dict[str, Any]]:
+def fraction_figure(variants: Sequence[VariantOut]) -> dict[str, Any]:
+    """Training-fraction studies: test accuracy vs fraction of the train split, one line per series."""
+    return series_figure(variants, "train_fraction")
+
+
+def study_figures(variants: Sequence[VariantOut], axis: str, axis_label: str = "") -> dict[str, dict[str, Any]]:
     """The figures the page shows, by element id (only those with data to show, plus the accuracy chart)."""
     out = {"study-figure": accuracy_figure(variants)}
     if any(v.test2_acc_mean is not None for v in variants):
@@ -135,4 +147,7 @@ def study_figures(variants: Sequence[VariantOut], axis: str) -> dict[str, dict[s
         out["study-curves-figure"] = curves_figure(variants)
     if axis == "train_fraction":
         out["study-fraction-figure"] = fraction_figure(variants)
+    numeric = all(isinstance(v.value, int | float) and not isinstance(v.value, bool) for v in variants)
+    if axis in ("depth", "path", "width", "patch_size") and numeric and variants:
+        out["study-series-figure"] = series_figure(variants, axis, axis_label)
     return out

@@ -10,19 +10,69 @@ from pydantic import Field
 from app.core.schemas import OutModel, StrictModel
 from app.submissions.schemas import SLUG
 
-Axis = Literal["mixer", "depth", "width", "patch_size", "norm", "train_fraction"]
+Axis = Literal["mixer", "depth", "width", "patch_size", "norm", "train_fraction", "path"]
 Value = int | float | str | dict[str, Any]
+PATH = r"^[A-Za-z_]\w*(\.([A-Za-z_]\w*|\d+|\*))*$"
+
+
+class BaseIn(StrictModel):
+    """One series of a study with several bases: its own base spec, sharing the study's axis."""
+
+    name: str = Field(
+        min_length=1, max_length=40, pattern=r"^[\w][\w .+-]*$", description="The series' name, e.g. 'plain'."
+    )
+    spec: dict[str, Any] = Field(description="This series' base spec (any family, or a preset).")
+    path: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=PATH,
+        description="The numeric field this series varies, e.g. 'layers.*' ('*': every element). Default: the "
+        "study's path, or for the depth axis the family's blocks per stage.",
+    )
+    values: list[int | float] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=8,
+        description="What this series sets its field to at each of the study's values (same length); default: "
+        "the study's values. E.g. a plain net with 2n convs per stage beside a ResNet with n blocks.",
+    )
 
 
 class StudyIn(StrictModel):
     benchmark: str = Field(default="digits", pattern=SLUG, description="Benchmark slug, e.g. 'digits'.")
     name: str = Field(min_length=1, max_length=80, description="Variants are named '{name} · {axis}={value}'.")
     description: str = Field(default="", max_length=2000, description="The question the study answers.")
-    base_spec: dict[str, Any] = Field(
-        description="A metaformer spec (or preset); every variant shares it except for the axis.",
+    base_spec: dict[str, Any] | None = Field(
+        default=None,
+        description="The spec (any family, or a preset) every variant shares except for the axis; a metaformer "
+        "for the mixer, width, patch_size and norm axes. Give either base_spec or bases.",
         examples=[{"preset": "tiny_vit_digits", "overrides": {}}],
     )
-    axis: Axis = Field(description="The one thing that varies between variants.")
+    bases: list[BaseIn] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=4,
+        description="Several base specs sharing one numeric axis (depth or path), each a series: e.g. a plain "
+        "CNN and a ResNet at the same depths. Verdicts compare the values within each series and the series at "
+        "each value.",
+    )
+    axis: Axis = Field(
+        description="The one thing that varies: mixer, depth (blocks per stage, any family), width, patch_size, "
+        "norm, train_fraction, or path (the numeric field named by 'path')."
+    )
+    path: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=PATH,
+        description="The path axis: the numeric field to vary, e.g. 'stages.*.depth', 'layers.*', "
+        "'stages.0.mlp_ratio' ('*': every element), checked against the field's own limits and the "
+        "benchmark's.",
+    )
+    axis_label: str | None = Field(
+        default=None,
+        max_length=40,
+        description="What the values measure, in words (e.g. 'layers'); default: the axis or path.",
+    )
     values: list[Value] = Field(
         min_length=2,
         max_length=8,
@@ -55,8 +105,15 @@ class SeedsIn(StrictModel):
 class VariantOut(OutModel):
     label: str
     value: Value
-    series: str | None = Field(default=None, description="Training-fraction studies: the mixer of this variant.")
+    series: str | None = Field(
+        default=None, description="The series of this variant: a mixer (training-fraction studies) or a base."
+    )
     train_fraction: float | None = Field(default=None, description="Share of the train split; None: all of it.")
+    axis_value: str | None = Field(default=None, description="In a study with series: the shared axis value.")
+    path: str | None = Field(default=None, description="The spec field a numeric axis set in this variant.")
+    field_value: int | float | None = Field(default=None, description="What the field was set to.")
+    family: str | None = Field(default=None, description="The variant's architecture family.")
+    mixer: str | None = Field(default=None, description="The variant's token mixer (metaformers).")
     name: str
     submission_id: int | None = Field(description="None when the variant could not be matched (see reason).")
     url: str | None
@@ -106,6 +163,49 @@ class StudySummaryOut(OutModel):
     url: str
 
 
+class BaseOut(OutModel):
+    name: str
+    family: str
+    spec: dict[str, Any]
+    path: str = Field(description="The numeric field this series varies.")
+    values: list[int | float] = Field(description="What the field is set to at each of the study's values.")
+
+
+class TrendOut(OutModel):
+    series: str
+    kind_of_net: str | None = Field(description="plain, residual or residual MLP (what the references speak of).")
+    low: str = Field(description="The smallest value of the axis.")
+    high: str = Field(description="The largest value of the axis.")
+    kind: str = Field(description="better, worse, same (within ±δ), unclear (inconclusive) or pending.")
+    diff: float | None = Field(description="Mean test accuracy at the largest value minus at the smallest.")
+    text: str
+    axis: str = Field(default="", description="What the values measure.")
+    low_acc: float | None = Field(default=None, description="Mean test accuracy at the smallest value.")
+
+
+class PublishedRowOut(OutModel):
+    family: str
+    model: str
+    layers: int
+    dataset: str
+    error: float | None = Field(description="Test error as printed (a fraction); None: the figure shows no number.")
+    accuracy: float | None
+    params: str | None
+    source: str
+    where: str = Field(description="The table or figure of the source.")
+    url: str
+    note: str
+
+
+class ReferenceOut(OutModel):
+    key: str
+    title: str
+    url: str
+    rows: list[PublishedRowOut]
+    agreement: str = Field(description="agrees, partly, disagrees or undecided.")
+    sentence: str = Field(description="Whether this study's result agrees with the reference, in one sentence.")
+
+
 class StudyOut(StudySummaryOut):
     description: str
     user: str
@@ -125,3 +225,12 @@ class StudyOut(StudySummaryOut):
     verdicts: list[VerdictOut]
     summary: str
     notes: list[str]
+    path: str | None = Field(default=None, description="The numeric field a depth or path axis varies.")
+    axis_label: str = Field(default="", description="What the values measure, in words.")
+    bases: list[BaseOut] = Field(default_factory=list, description="A study with several bases: each series' base.")
+    trends: list[TrendOut] = Field(
+        default_factory=list, description="A numeric axis: does its largest value beat its smallest, per series?"
+    )
+    reference: ReferenceOut | None = Field(
+        default=None, description="A depth study of a kind of network a published study measured: it, cited."
+    )

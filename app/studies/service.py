@@ -69,11 +69,11 @@ def _create_variant(
     max_epochs: int | None,
 ) -> None:
     assert plan.spec is not None
-    name = variant_name(body.name, body.axis, plan.label)
+    name = plan.name or variant_name(body.name, body.axis, plan.label)
     sub_in = SubmissionIn(
         benchmark=benchmark.slug,
         name=name,
-        description=f"Variant of study #{study.id} ({body.name}): {body.axis} = {plan.label}.",
+        description=f"Variant of study #{study.id} ({body.name}): {_what(body.axis, plan)}.",
         spec=plan.spec,
         seeds=study.seeds,
     )
@@ -83,6 +83,15 @@ def _create_variant(
         raise InputError([relocate(e, ["body", "values", index], f"variant '{name}'") for e in exc.errors]) from None
     submission.study_id = study.id
     plan.submission_id = submission.id
+
+
+def _what(axis: str, plan: VariantPlan) -> str:
+    """What this variant sets, in words: "plain: stages.*.depth = 6 (layers 20)" or "depth = 3"."""
+    if plan.path is None:
+        return f"{axis} = {plan.label}"
+    where = f"{plan.series}: " if plan.series else ""
+    shown = f" ({plan.axis_label or axis} {plan.axis_value})" if plan.axis_value is not None else ""
+    return f"{where}{plan.path} = {plan.field_value}{shown}"
 
 
 def add_seeds(session: Session, user: User, study_id: int, k: int, *, max_epochs: int | None) -> list[int]:

@@ -13,6 +13,7 @@ assumption, unlike Pocock or O'Brien-Fleming boundaries). The same α is used fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -58,18 +59,18 @@ def _text(kind: str, a: str, b: str, diff: float, delta: float, seeds_needed: in
 
 
 def group_verdicts(
-    members: Sequence[VariantOut], ready: bool, delta: float, alpha: float, ref: NoiseReference, group: str | None
+    group: Group, ready: bool, delta: float, alpha: float, ref: NoiseReference
 ) -> tuple[list[VerdictOut], GridVerdicts | None]:
     """Every pair of one group at this look, Holm-corrected across the group's pairs (``stats.pairs``)."""
-    names = [(v.series or v.label) if group else v.label for v in members]
+    members, names, key = group.members, group.names, group.key
     pairs = list(combinations(range(len(members)), 2))
     if not ready or any(len(v.test_accs) < 2 for v in members):
         why = "waiting for every seed" if not ready else "needs 2 finished seeds per variant"
-        return [_pending(names[i], names[j], why, group) for i, j in pairs], None
+        return [_pending(names[i], names[j], why, key) for i, j in pairs], None
     grid = grid_verdicts([v.test_accs for v in members], delta, alpha, ref)
     out = [
         VerdictOut(
-            group=group,
+            group=key,
             a=names[p.a],
             b=names[p.b],
             kind=p.kind,
@@ -84,19 +85,50 @@ def group_verdicts(
     return out, grid
 
 
-def groups(variants: Sequence[VariantOut]) -> list[tuple[str | None, list[VariantOut]]]:
-    """What is compared with what: all trained variants together, or, for a training-fraction study with
-    several series, the series at each fraction (a group per fraction, in the study's order)."""
+@dataclass
+class Group:
+    """Variants judged together, in one grid. ``key`` names the group in verdicts and the frozen parameters
+    (None: the whole study); ``kind`` is "all", "at_value" (the series at one value of the axis) or
+    "in_series" (one series across the values); ``names`` are the members as the grid shows them."""
+
+    key: str | None
+    kind: str
+    value: str | None
+    series: str | None
+    members: list[VariantOut]
+
+    @property
+    def names(self) -> list[str]:
+        if self.kind == "at_value":
+            return [v.series or v.label for v in self.members]
+        if self.kind == "in_series":
+            return [v.axis_value or v.label for v in self.members]
+        return [v.label for v in self.members]
+
+
+def value_of(variant: VariantOut) -> str:
+    """The axis value a variant of a study with series sits at ("10%", "56")."""
+    return variant.axis_value or variant.label.rsplit(" @ ", 1)[-1]
+
+
+def groups(variants: Sequence[VariantOut]) -> list[Group]:
+    """What is compared with what: all trained variants together; for a study with several series, the
+    series at each value (a group per value, in the study's order); and for a study with several bases also
+    each series across the values (does the axis help this series?)."""
     trained = [v for v in variants if v.submission_id is not None]
-    if len({v.series for v in variants if v.series}) < 2:
-        return [(None, trained)]
-    out: dict[str, list[VariantOut]] = {}
-    for v in variants:  # all variants, so a fraction shows up even if one series was not matched
-        key = v.label.rsplit(" @ ", 1)[-1]
-        out.setdefault(key, [])
+    series = list(dict.fromkeys(v.series for v in variants if v.series))
+    if len(series) < 2:
+        return [Group(None, "all", None, None, trained)]
+    bases = any(v.axis_value is not None for v in variants)
+    at: dict[str, list[VariantOut]] = {}
+    for v in variants:  # all variants, so a value shows up even if one series was not matched
+        at.setdefault(value_of(v), [])
         if v.submission_id is not None:
-            out[key].append(v)
-    return list(out.items())
+            at[value_of(v)].append(v)
+    out = [Group(f"at {k}" if bases else k, "at_value", k, None, members) for k, members in at.items()]
+    if bases:
+        out += [Group(f"series {s}", "in_series", None, s, [v for v in trained if v.series == s]) for s in series]
+    return out
 
 
 def all_verdicts(
@@ -105,14 +137,14 @@ def all_verdicts(
     """The verdicts of every group, and each decided group's ranking in words."""
     verdicts: list[VerdictOut] = []
     rankings: dict[str | None, str] = {}
-    for group, members in groups(variants):
-        if len(members) < 2:
+    for group in groups(variants):
+        if len(group.members) < 2:
             continue
-        fixed = freeze.group(group)
-        found, grid = group_verdicts(members, ready, fixed.delta, alpha, fixed.ref, group)
+        fixed = freeze.group(group.key)
+        found, grid = group_verdicts(group, ready, fixed.delta, alpha, fixed.ref)
         verdicts += found
         if grid is not None:
-            rankings[group] = ranking_sentence([(v.series or v.label) if group else v.label for v in members], grid)
+            rankings[group.key] = ranking_sentence(group.names, grid)
     return verdicts, rankings
 
 
@@ -138,16 +170,24 @@ def grid(names: list[str], verdicts: Sequence[VerdictOut]) -> list[list[dict[str
     return rows
 
 
-def grids(variants: Sequence[VariantOut], verdicts: Sequence[VerdictOut]) -> list[dict[str, object]]:
+def group_title(group: Group, axis: str) -> str:
+    """The grid's heading: "plain, across layers", "the series at layers 56", "at 10% of the training set"."""
+    if group.kind == "in_series":
+        return f"{group.series}, across {axis}"
+    if group.kind == "at_value" and group.key != group.value:
+        return f"the series at {axis} {group.value}"
+    return f"at {group.value} of the training set" if group.kind == "at_value" else ""
+
+
+def grids(variants: Sequence[VariantOut], verdicts: Sequence[VerdictOut], axis: str = "") -> list[dict[str, object]]:
     """One grid per group: {title, names, rows}."""
     out: list[dict[str, object]] = []
-    for group, members in groups(variants):
-        names = [(v.series or v.label) if group else v.label for v in members]
+    for group in groups(variants):
+        names = group.names
         if len(names) < 2:
             continue
-        in_group = [v for v in verdicts if v.group == group]
-        title = f"at {group} of the training set" if group else ""
-        out.append({"title": title, "names": names, "rows": grid(names, in_group)})
+        in_group = [v for v in verdicts if v.group == group.key]
+        out.append({"title": group_title(group, axis), "names": names, "rows": grid(names, in_group)})
     return out
 
 
@@ -192,7 +232,7 @@ def summary(
             f"Not decided yet: {done} of {len(trained) * seeds} runs finished. Verdicts appear once every "
             f"variant has all its {seeds} seeds, a number fixed before training."
         )
-    group_names = [g for g, _ in groups(variants)]
+    group_names = [g.key for g in groups(variants)]
     if group_names != [None]:
         parts = [
             f"With {g} of the training set: "
@@ -202,14 +242,14 @@ def summary(
         ]
         return f"Does the token mixer matter on {benchmark}{at} as the training set shrinks? " + " ".join(parts)
     answer = _answer(decided, rankings.get(None, ""), seeds, freeze.group(None).delta, n_trained=len(trained))
-    return _near_chance(trained, chance) + f"Does the {axis} matter on {benchmark}{at}? " + answer
+    return near_chance(trained, chance) + f"Does the {axis} matter on {benchmark}{at}? " + answer
 
 
 NEAR_CHANCE = 0.05
 """Variants whose mean test accuracy is within this of chance did not learn the task."""
 
 
-def _near_chance(trained: Sequence[VariantOut], chance: float | None) -> str:
+def near_chance(trained: Sequence[VariantOut], chance: float | None) -> str:
     """A warning when no variant learned the task: then "equivalent" means "none of them learned", not "they
     are interchangeable" (seen on pathfinder: every 32×32 MetaFormer variant at 51–54 %, chance 50 %)."""
     means = [v.test_acc_mean for v in trained if v.test_acc_mean is not None]

@@ -18,8 +18,9 @@ from app.stats.intervals import entry_interval
 from app.studies import repository as repo
 from app.studies import verdicts as vd
 from app.studies.freeze import StudyFreeze, study_freeze
-from app.studies.plan import variant_name
+from app.studies.numeric_view import numeric_parts
 from app.studies.schemas import StudyOut, StudySummaryOut, VariantOut
+from app.studies.variants import variant_name
 
 
 @dataclass
@@ -72,7 +73,12 @@ def _variants(
                 value=plan["value"],
                 series=plan.get("series"),
                 train_fraction=plan.get("train_fraction"),
-                name=variant_name(study.name, study.axis, plan["label"]),
+                axis_value=plan.get("axis_value"),
+                path=plan.get("path"),
+                field_value=plan.get("field_value"),
+                family=plan.get("family") or (sub.family if sub else None),
+                mixer=plan.get("mixer") or (sub.mixer if sub else None),
+                name=plan.get("name") or variant_name(study.name, study.axis, plan["label"]),
                 submission_id=sub.id if sub else None,
                 url=f"/submissions/{sub.id}" if sub else None,
                 status=sub.status if sub else "unmatched",
@@ -137,11 +143,12 @@ def study_view(session: Session, study_id: int, *, max_epochs: int | None) -> St
     summary = vd.summary(
         study.axis, study.benchmark, study.match, study.seeds, variants, verdicts, rankings, freeze, chance
     )
+    numeric = numeric_parts(study, variants, verdicts, rankings, freeze, summary, chance)
     out = StudyOut(
         **_summary_out(study, variants).model_dump(),
         description=study.description,
         user=study.user.name,
-        base_spec=study.base_spec,
+        base_spec=numeric.base_spec,
         delta=freeze.group(None).delta,
         noise_std=freeze.group(None).ref.sigma,
         frozen_at=freeze.at,
@@ -153,32 +160,33 @@ def study_view(session: Session, study_id: int, *, max_epochs: int | None) -> St
         can_add_seeds=can_add,
         add_seeds_blocked=blocked,
         verdicts=verdicts,
-        summary=summary,
-        notes=vd.notes(study.match, study.seeds, study.looks, alpha, freeze),
+        summary=numeric.summary,
+        notes=vd.notes(study.match, study.seeds, study.looks, alpha, freeze) + numeric.notes,
+        **numeric.fields(),
     )
-    return StudyView(out=out, grids=vd.grids(variants, verdicts))
+    return StudyView(out=out, grids=vd.grids(variants, verdicts, numeric.axis_label or study.axis))
 
 
 def _freeze_groups(variants: list[VariantOut], subs: dict[int, Submission]) -> list[tuple[str, str, list[list[float]]]]:
     """(group key, recipe version, per-seed scores of its variants) for every group the study is judged in."""
     out = []
-    for group, members in vd.groups(variants):
-        versions = [subs[v.submission_id].recipe_version for v in members if v.submission_id in subs]
+    for group in vd.groups(variants):
+        versions = [subs[v.submission_id].recipe_version for v in group.members if v.submission_id in subs]
         if versions:
-            out.append((group or "", versions[0], [v.test_accs for v in members]))
+            out.append((group.key or "", versions[0], [v.test_accs for v in group.members]))
     return out
 
 
 def _intervals(variants: list[VariantOut], freeze: StudyFreeze, n_test: int, n_test2: int) -> None:
     """Each variant's intervals (seed noise moderated toward its group's reference, and test-set sampling), on
-    the test set and on the second test set."""
-    for group, members in vd.groups(variants):
-        ref = freeze.group(group).ref
-        for v in members:
-            if v.test_accs:
+    the test set and on the second test set; a variant in two groups keeps its first group's intervals."""
+    for group in vd.groups(variants):
+        ref = freeze.group(group.key).ref
+        for v in group.members:
+            if v.test_accs and v.test_acc_ci is None:
                 iv = entry_interval(v.test_accs, n_test, ref)
                 v.test_acc_ci = (iv.low, iv.high)
-            if v.test2_accs and n_test2:
+            if v.test2_accs and n_test2 and v.test2_acc_ci is None:
                 iv = entry_interval(v.test2_accs, n_test2, ref)
                 v.test2_acc_ci = (iv.low, iv.high)
 

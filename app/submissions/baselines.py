@@ -28,6 +28,7 @@ DIGITS_BASELINES = (
     "tiny_plain_digits",
     "tiny_densenet_digits",
     "tiny_repvgg_digits",
+    "tiny_repmlp_digits",
 )
 # 32×32 benchmarks: the small ``*_synth`` presets (see app/zoo/presets.py), sized to train one seed in about a
 # minute on one CPU thread.
@@ -38,6 +39,7 @@ SYNTH32_BASELINES = (
     "tiny_convformer_synth",
     "tiny_poolformer_synth",
     "tiny_identityformer_synth",
+    "tiny_repmlp_synth",
 )
 # Fashion-MNIST (28×28): a CNN, a ViT and a Mixer first (3 seeds of those three finish in about 12-13 minutes
 # of a 2-core CPU), then one MetaFormer per token mixer and the other CNNs.
@@ -53,6 +55,7 @@ FMNIST_BASELINES = (
     "tiny_identityformer_fmnist",
     "tiny_convmixer_fmnist",
     "tiny_plain_fmnist",
+    "tiny_repmlp_32",
 )
 # In the order the demo queues them: digits (seconds per run), Fashion-MNIST (real images), then the 32×32 sets.
 BASELINES: dict[str, tuple[str, ...]] = {
@@ -61,6 +64,7 @@ BASELINES: dict[str, tuple[str, ...]] = {
     "pathfinder": SYNTH32_BASELINES,
     "shapes": SYNTH32_BASELINES,
 }
+"""The demo's baselines, per benchmark, in the order the demo seeds them."""
 # Noise floor: one reference configuration per benchmark trained with many seeds (capped at the benchmark's
 # max_seeds), so the spread of one fixed architecture is on the leaderboard next to the differences between
 # architectures. Trained after all the baselines above.

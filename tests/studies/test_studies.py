@@ -184,11 +184,14 @@ def test_seed_studies_creates_the_canonical_studies_once(sqlite_settings: Settin
     with session_scope(sqlite_settings.database_url) as session:
         created = seed_studies(session, sqlite_settings.max_epochs)
         seconds = time.perf_counter() - t0
-        by_bench = {(s.benchmark, s.axis): s for s in created}
+        by_bench = {(s.benchmark, s.axis): s for s in created if s.axis != "depth"}
         assert set(by_bench) == {
             ("digits", "mixer"), ("pathfinder", "mixer"), ("shapes", "mixer"), ("digits", "train_fraction"),
             ("fashion_mnist", "mixer"), ("fashion_mnist", "train_fraction"),
         }  # fmt: skip
+        depth = [s for s in created if s.axis == "depth"]
+        assert [(s.benchmark, len(s.variants), s.seeds) for s in depth] == [("digits", 8, 5), ("digits", 3, 3)]
+        assert all(v["submission_id"] and v["macs"] for s in depth for v in s.variants)
         for bench in ("digits", "fashion_mnist", "pathfinder", "shapes"):
             study = by_bench[(bench, "mixer")]
             assert study.match == "macs"

@@ -58,7 +58,7 @@ def test_leaderboard_page_embeds_every_explorer_variant(client: TestClient, boar
     assert "<script>" not in re.sub(r"<script (src|type)=[^>]*>", "", html)  # no inline code, only data and files
     figures = embedded(html, "frontier-data")
     assert set(figures["explorer"]) == {
-        f"{c}|{x}|{y}" for c in ("family", "mixer") for x in ("macs", "params") for y in ("test", "test2")
+        f"{c}|{x}|{y}" for c in ("family", "mixer") for x in ("macs", "params", "deploy") for y in ("test", "test2")
     }
     fig = figures["explorer"]["family|macs|test"]
     points = [c for t in fig["data"] if t.get("customdata") for c in t["customdata"]]
