@@ -38,6 +38,7 @@ class Entry:
     created_at: datetime
     url: str
     train_s_per_image: float | None = None
+    projected_run_seconds: float | None = None  # one seed's run on the reference CPU (the runs' projection)
     rank: int | None = None  # 1 + the entries clearly better; None until every requested seed is done
     rank_low: int | None = None
     rank_high: int | None = None
@@ -116,6 +117,7 @@ def build_entry(submission: Submission) -> Entry:
         created_at=submission.created_at,
         url=f"/submissions/{submission.id}",
         train_s_per_image=submission.train_s_per_image,
+        projected_run_seconds=next((r.projected_seconds for r in submission.runs if r.projected_seconds), None),
         is_baseline=submission.is_baseline,
         flag_reason=submission.flag_reason,
         private_accs=[float(r.test_private_acc) for r in paired if r.test_private_acc is not None],

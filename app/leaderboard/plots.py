@@ -15,12 +15,21 @@ from app.stats.frontier import pareto_front
 from app.web.figures import AXIS, LAYOUT, PALETTE, Figure, scatter
 
 COLOR_BY = ("family", "mixer")
-X_AXES = {"macs": "MACs per image (multiply-accumulates, log scale)", "params": "parameters (log scale)"}
+X_AXES = {
+    "macs": "MACs per image (multiply-accumulates, log scale)",
+    "params": "parameters (log scale)",
+    "train_seconds": "projected training seconds per seed (every op counted, reference CPU; log scale)",
+}
 Y_AXES = {
     "test": "test accuracy (mean over seeds; bars: the board's interval)",
     "test2": "second test set accuracy (mean over seeds)",
 }
-_HOVER_X = {"macs": "MACs %{x:.3s} · params %{customdata[3]:.3s}", "params": "params %{x:.3s}"}
+_HOVER_X = {
+    "macs": "MACs %{x:.3s} · params %{customdata[3]:.3s}",
+    "params": "params %{x:.3s}",
+    "train_seconds": "projected %{x:.3s} s of training per seed · params %{customdata[3]:.3s}",
+}
+_X_FIELD = {"macs": "macs", "params": "params", "train_seconds": "projected_run_seconds"}
 _HOVER_Y = {
     "test": "test acc %{y:.2%} ± %{customdata[4]:.2%} (std, %{customdata[5]} seeds)",
     "test2": "second test acc %{y:.2%} (%{customdata[5]} seeds)",
@@ -96,21 +105,23 @@ def _markers(
 def frontier_figure(
     entries: Sequence[Entry], color_by: str = "family", x: str = "macs", y: str = "test"
 ) -> dict[str, Any]:
-    """Mean accuracy (first or second test set) against MACs or params (log x), 95% CI error bars on the first
-    test set, one colour per family (or mixer), and the Pareto frontier of the plotted axes as a line."""
+    """Mean accuracy (first or second test set) against MACs, params or projected training seconds (log x;
+    entries without a projection are left out of that variant), 95% CI error bars on the first test set, one
+    colour per family (or mixer), and the Pareto frontier of the plotted axes as a line."""
     if color_by not in COLOR_BY or x not in X_AXES or y not in Y_AXES:
         raise ValueError(f"unknown figure variant {figure_key(color_by, x, y)!r}")
-    scored = [e for e in entries if _y(e, y) is not None]
+    field = _X_FIELD[x]
+    scored = [e for e in entries if _y(e, y) is not None and getattr(e, field) is not None]
     fig = Figure()
     hover = f"<b>%{{text}}</b><br>%{{customdata[2]}}<br>{_HOVER_X[x]}<br>{_HOVER_Y[y]}<extra></extra>"
-    _markers(fig, scored, color_by, lambda e: getattr(e, x), y, hover)
-    costs = [float(getattr(e, x)) for e in scored]
+    _markers(fig, scored, color_by, lambda e: getattr(e, field), y, hover)
+    costs = [float(getattr(e, field)) for e in scored]
     scores = [_y(e, y) or 0.0 for e in scored]
-    front = sorted((scored[i] for i in pareto_front(costs, scores)), key=lambda e: getattr(e, x)) if scored else []
+    front = sorted((scored[i] for i in pareto_front(costs, scores)), key=lambda e: getattr(e, field)) if scored else []
     if front:
         fig.add_trace(
             scatter(
-                x=[getattr(e, x) for e in front],
+                x=[getattr(e, field) for e in front],
                 y=[_y(e, y) for e in front],
                 mode="lines",
                 name="Pareto frontier",

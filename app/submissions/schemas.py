@@ -29,6 +29,14 @@ class SpecValidateOut(OutModel):
     macs_breakdown: dict[str, int] = Field(description="MACs per layer type.")
     canonical_spec: dict[str, Any]
     spec_hash: str
+    train_s_per_image: float = Field(
+        description="Projected training seconds per image (forward, backward, optimiser step) on the reference "
+        "CPU at the recipe's batch size, from every op the model does (not only MACs)."
+    )
+    projected_run_seconds: float = Field(
+        description="Projected seconds of one seed's whole run on the reference CPU: train_s_per_image × train "
+        "images × the recipe's epochs. The benchmark refuses specs over its run budget."
+    )
 
 
 class SubmissionIn(StrictModel):

@@ -32,8 +32,10 @@ def submit(session: Session, user: User, body: SubmissionIn, *, max_epochs: int 
     existing = repo.find_same_spec(session, validated.benchmark.slug, validated.hash, recipe_version)
     if existing is not None:
         return SubmitOutcome(existing, True, quotas.quota_for(session, user, validated.benchmark.slug))
-    quota = quotas.charge(session, user, validated.benchmark.slug)
-    return SubmitOutcome(_create(session, user, body, validated, max_epochs), False, quota)
+    submission = _create(session, user, body, validated, max_epochs)
+    run_ids = [run.id for run in submission.runs]  # paid in run-seconds; QuotaExceeded rolls them back
+    quota = quotas.charge_runs(session, user, submission.benchmark, run_ids, action="submit", what="this submission")
+    return SubmitOutcome(submission, False, quota)
 
 
 def create_submission(
