@@ -63,12 +63,14 @@ def charges_of(session: Session, user_id: int, benchmark: str, since: datetime) 
 
 def lock_user(session: Session, user_id: int) -> None:
     """Serialise one user's quota check and what it pays for, until the transaction ends: the count and the
-    insert happen under the lock, so two simultaneous requests cannot both take the last seconds. PostgreSQL
-    locks the user's row (SELECT ... FOR UPDATE); SQLite has no row locks, so a no-op UPDATE takes the
-    database's write lock now (other writers wait on busy_timeout) instead of at the later INSERT."""
+    ledger rows happen under the lock, so two simultaneous requests cannot both take the last seconds.
+    PostgreSQL locks the user's row FOR NO KEY UPDATE: the runs a request has already inserted hold KEY SHARE
+    on it through their foreign keys, which that mode does not wait for (FOR UPDATE would, and two requests
+    would deadlock). SQLite has no row locks, so a no-op UPDATE takes the database's write lock (other writers
+    wait on busy_timeout)."""
     if session.get_bind().dialect.name == "sqlite":
         session.execute(
             update(User).where(User.id == user_id).values(id=User.id).execution_options(synchronize_session=False)
         )
     else:
-        session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))

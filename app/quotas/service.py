@@ -102,6 +102,13 @@ class QuotaExceeded(TooManyRequests):
         self.quota = quota
 
 
+def fresh_quota(benchmark: str, now: datetime | None = None) -> Quota:
+    """A day's quota with nothing spent (for someone not known yet)."""
+    now = now or datetime.now(UTC)
+    day_start = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    return Quota(benchmark=benchmark, limit=daily_limit(benchmark), used=0.0, reset=day_start + timedelta(days=1))
+
+
 def quota_for(session: Session, user: User, benchmark: str, now: datetime | None = None) -> Quota:
     now = now or datetime.now(UTC)
     day_start = datetime.combine(now.date(), time.min, tzinfo=UTC)

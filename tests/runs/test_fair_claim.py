@@ -5,6 +5,7 @@ fungible wake-ups, and the relay's sweep still gives every queued run a message.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -21,12 +22,20 @@ from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
 from app.users.service import get_or_create_user
 from tests.core.test_outbox import lose_message
+from tests.runs.fresh_pg import fresh_database
 from workers import runner
+
+
+@pytest.fixture
+def own_pg(sqlite_settings: Settings, redis_url: str) -> Iterator[Settings]:
+    """PostgreSQL and Redis, with a database of this test's own (the fair order must see only its runs)."""
+    with fresh_database() as url:
+        yield sqlite_settings.model_copy(update={"database_url": url, "broker_url": redis_url})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request: pytest.FixtureRequest) -> Settings:
-    name = "sqlite_settings" if request.param == "sqlite" else "pg_settings"
+    name = "sqlite_settings" if request.param == "sqlite" else "own_pg"
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
@@ -83,7 +92,8 @@ def test_a_user_with_30_queued_runs_does_not_delay_a_user_with_one(settings: Set
     assert runner.claim_next(settings) is None
 
 
-def test_concurrent_claims_never_take_a_run_twice(pg_settings: Settings) -> None:
+def test_concurrent_claims_never_take_a_run_twice(own_pg: Settings) -> None:
+    pg_settings = own_pg
     ids = [run_id for i, user in enumerate("abcd") for run_id in submit(pg_settings, user, 5, 10 + i)]
     claimed: list[int] = []
     lock = threading.Lock()
