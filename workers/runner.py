@@ -69,7 +69,7 @@ def execute_run(settings: Settings, run_id: int) -> str:
     twice: every claim is a guarded UPDATE."""
     claim = claim_next(settings, hint=run_id)
     if claim is None:
-        log.info("woken by run %s: nothing queued (already claimed or done)", run_id)
+        log.info("run %s is not queued (already claimed or done), nor is any other: skipping", run_id)
         return "skipped"
     try:
         spec = parse_spec(claim.runs[0].spec)
@@ -146,17 +146,25 @@ def memory_budget(settings: Settings, device: str) -> int | None:
     return None
 
 
+_DECISIONS: dict[tuple[object, ...], int] = {}  # this process's answers of the batching policy
+DECISIONS_KEPT = 512
+
+
 def batch_policy(settings: Settings, device: str) -> BatchPolicy | None:
-    """How many queued seeds of a candidate's submission to train together here (0: one by one)."""
+    """How many queued seeds of a candidate's submission to train together here (0: one by one). Decided once
+    per database, submission, seed count, device and setting in this process (it builds the model on the meta
+    device)."""
     if not settings.batch_seeds:
         return None
-    cache: dict[tuple[str, str, int, float | None], int] = {}
+    fixed = (settings.database_url, device, settings.batch_on_cpu, settings.worker_memory_mb)
 
     def policy(candidate: Candidate) -> int:
-        key = (repr(sorted(candidate.spec.items())), candidate.benchmark, candidate.queued, candidate.train_fraction)
-        if key not in cache:
-            cache[key] = _members(settings, device, candidate)
-        return cache[key]
+        key = (*fixed, candidate.submission_id, candidate.queued)
+        if key not in _DECISIONS:
+            if len(_DECISIONS) >= DECISIONS_KEPT:
+                _DECISIONS.clear()
+            _DECISIONS[key] = _members(settings, device, candidate)
+        return _DECISIONS[key]
 
     return policy
 
@@ -240,14 +248,16 @@ def run_batched(settings: Settings, runs: list[ClaimedRun], spec: ArchSpec) -> l
     started = time.monotonic()
     outcomes = train_members(settings, runs, spec, sinks)
     share = (time.monotonic() - started) / len(runs)
-    results: list[str] = []
-    for run in runs:
-        outcome = outcomes[run.run_id]
-        if len(runs) > 1 and isinstance(outcome, Failure) and outcome.kind == "oom":
-            results.append(retry_alone(settings, run, spec, share))
-        else:
-            results.append(record(settings, run, outcome, sinks[run.run_id], seconds=share))
+    retry = [r for r in runs if len(runs) > 1 and _out_of_memory(outcomes[r.run_id])]
+    results = [record(settings, r, outcomes[r.run_id], sinks[r.run_id], seconds=share) for r in runs if r not in retry]
+    if retry:
+        with Heartbeat(settings, retry):  # the ones still waiting for their turn must not look dead meanwhile
+            results += [retry_alone(settings, run, spec, share) for run in retry]
     return results
+
+
+def _out_of_memory(outcome: TrainOutcome) -> bool:
+    return isinstance(outcome, Failure) and outcome.kind == "oom"
 
 
 def train_members(

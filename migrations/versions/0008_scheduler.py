@@ -47,11 +47,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_quota_charges_user_benchmark_at", ["user_id", "benchmark", "at"], unique=False)
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("projected_seconds", sa.Float(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_runs_finished_at"), ["finished_at"], unique=False)
     # Runs queued before this revision have no projection: the scheduler counts them at a default until they end.
     # Charges before it were counted in submissions, not seconds: the ledger starts empty.
 
 
 def downgrade() -> None:
     with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_runs_finished_at"))
         batch_op.drop_column("projected_seconds")
     op.drop_table("quota_charges")

@@ -132,3 +132,15 @@ def test_a_run_whose_submission_is_deleted_stops_within_an_epoch(
     assert runner.execute_run(settings, run_id) == "skipped"
     assert seen == [1]  # stopped at the start of epoch 2 (before: it trained epoch 2, then found the run gone)
     assert rows(settings, [run_id]) == []
+
+
+def test_a_worker_claims_only_the_seeds_its_memory_budget_holds(sqlite_settings: Settings) -> None:
+    """tiny_plain_digits on CPU: about 35.3 MiB for two members, 37.5 MiB for three (the engine's estimate)."""
+    settings = batching(sqlite_settings).model_copy(update={"worker_memory_mb": 36})
+    ids = make_submission(settings, seeds=3)
+    claim = runner.claim_next(settings)
+    assert claim is not None and claim.batched and [r.run_id for r in claim.runs] == ids[:2]
+    assert [r.status for r in rows(settings, ids)] == ["running", "running", "queued"]
+    tight = batching(sqlite_settings).model_copy(update={"worker_memory_mb": 8})  # not even one: one by one
+    claim = runner.claim_next(tight)
+    assert claim is not None and not claim.batched and [r.run_id for r in claim.runs] == [ids[2]]

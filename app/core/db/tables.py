@@ -158,7 +158,8 @@ class Run(Base):
     worker: Mapped[str | None] = mapped_column(String(128))
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Indexed: the fair order counts the runs that ended in the last hour.
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     epochs_total: Mapped[int | None] = mapped_column(Integer)
     epochs_done: Mapped[int] = mapped_column(Integer, default=0)
