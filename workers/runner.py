@@ -108,7 +108,8 @@ def claim(settings: Settings, run_id: int) -> ClaimedRun | None:
 
 def claim_next(settings: Settings, hint: int | None = None) -> Claim | None:
     """Claim the fair-next queued run, with its submission's other queued seeds when they can train as one
-    batched model here (the policy is asked between the look and the claim, outside any transaction)."""
+    batched model here (the policy is asked between the look and the claim, outside any transaction). A worker
+    that keeps losing the race for the fair-next run to others claims the message's own run (``hint``)."""
     me, device = worker_name(), pick_device(settings.device)
     policy = batch_policy(settings, device)
 
@@ -133,7 +134,10 @@ def claim_next(settings: Settings, hint: int | None = None) -> Claim | None:
             if hint is not None and hint != candidate.run_id:
                 log.info("woken by run %s: claimed the fair-next run %s", hint, candidate.run_id)
             return held
-    return None
+    if hint is None:  # other workers won every race for the fair-next run: this message's own, if still queued
+        return None
+    alone = claim(settings, hint)
+    return Claim([alone], batched=False) if alone is not None else None
 
 
 def memory_budget(settings: Settings, device: str) -> int | None:

@@ -38,6 +38,7 @@ def _env(pg_url: str, redis_url: str) -> dict[str, str]:
         "ARCHARENA_BROKER_URL": redis_url,
         "ARCHARENA_MAX_EPOCHS": "2",
         "ARCHARENA_BATCH_ON_CPU": "true",
+        "ARCHARENA_DEVICE": "cpu",  # compared with one-by-one runs on this CPU
     }
 
 

@@ -35,8 +35,9 @@ def own_pg(sqlite_settings: Settings, redis_url: str) -> Iterator[Settings]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request: pytest.FixtureRequest) -> Settings:
-    name = "sqlite_settings" if request.param == "sqlite" else "own_pg"
-    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+    """On CPU (no batching) wherever the tests run, so that each claim takes one run."""
+    found: Settings = request.getfixturevalue("sqlite_settings" if request.param == "sqlite" else "own_pg")
+    return found.model_copy(update={"device": "cpu"})
 
 
 def submit(settings: Settings, user: str, seeds: int, width: int) -> list[int]:
@@ -93,7 +94,7 @@ def test_a_user_with_30_queued_runs_does_not_delay_a_user_with_one(settings: Set
 
 
 def test_concurrent_claims_never_take_a_run_twice(own_pg: Settings) -> None:
-    pg_settings = own_pg
+    pg_settings = own_pg.model_copy(update={"device": "cpu"})
     ids = [run_id for i, user in enumerate("abcd") for run_id in submit(pg_settings, user, 5, 10 + i)]
     claimed: list[int] = []
     lock = threading.Lock()
@@ -119,7 +120,7 @@ def test_concurrent_claims_never_take_a_run_twice(own_pg: Settings) -> None:
 def test_any_message_wakes_a_worker_for_the_fair_next_run_and_the_sweep_keeps_one_per_queued_run(
     sqlite_settings: Settings,
 ) -> None:
-    settings = sqlite_settings.model_copy(update={"batch_seeds": False})
+    settings = sqlite_settings.model_copy(update={"batch_seeds": False, "device": "cpu"})
     hog = submit(settings, "hog", 2, 12)
     relay = Relay(settings)
     relay.send_pending()

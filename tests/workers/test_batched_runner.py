@@ -37,7 +37,7 @@ def one_thread() -> Iterator[None]:
 
 
 def batching(settings: Settings) -> Settings:
-    return settings.model_copy(update={"batch_on_cpu": True})
+    return settings.model_copy(update={"batch_on_cpu": True, "device": "cpu"})
 
 
 def rows(settings: Settings, run_ids: list[int]) -> list[Run]:
@@ -76,9 +76,10 @@ def test_one_message_trains_every_queued_seed_as_one_batch(sqlite_settings: Sett
 
 
 def test_cpu_trains_one_by_one_unless_forced(sqlite_settings: Settings) -> None:
-    ids = make_submission(sqlite_settings, seeds=2)
-    assert runner.execute_run(sqlite_settings, ids[0]) == "finished"
-    assert [r.status for r in rows(sqlite_settings, ids)] == ["finished", "queued"]
+    settings = sqlite_settings.model_copy(update={"device": "cpu"})
+    ids = make_submission(settings, seeds=2)
+    assert runner.execute_run(settings, ids[0]) == "finished"
+    assert [r.status for r in rows(settings, ids)] == ["finished", "queued"]
 
 
 def test_members_that_run_out_of_memory_together_are_retried_one_by_one(
