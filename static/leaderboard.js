@@ -149,7 +149,7 @@
     var key = $("c-color").value + "|" + $("c-x").value + "|" + $("c-y").value;
     var fr = $("frontier");
     fr.setAttribute("aria-label", ($("c-y").value === "test2" ? "Second test" : "Test") + " accuracy against " +
-                    ($("c-x").value === "params" ? "parameters" : "MACs"));
+                    ({params: "parameters", train_seconds: "projected training seconds"}[$("c-x").value] || "MACs"));
     fr.dataset.variant = key;
     draw(fr, FIGS.explorer[key], ids);
     draw($("test2-chart"), FIGS.test2, ids);

@@ -8,6 +8,11 @@
     for (var i = 0; i < units.length; i++) if (v >= units[i][0]) return (v / units[i][0]).toPrecision(3) + units[i][1];
     return String(v);
   }
+  function duration(s) {
+    if (s < 9.5) return s.toFixed(1) + " s";
+    if (s < 600) return Math.round(s) + " s";
+    return s < 5400 ? Math.round(s / 60) + " min" : (s / 3600).toFixed(1) + " h";
+  }
   function show(text, ok) { out.textContent = text; out.className = "preview " + (ok ? "ok" : "bad"); }
 
   function check() {
@@ -20,7 +25,8 @@
         if (r[0] === 200) {
           out.dataset.macs = r[1].macs; out.dataset.params = r[1].params;
           show(r[1].family + (r[1].mixer ? " / " + r[1].mixer : "") + " · " + si(r[1].params) + " params · " +
-               si(r[1].macs) + " MACs per image · " + si(r[1].flops) + " FLOPs", true);
+               si(r[1].macs) + " MACs per image · " + si(r[1].flops) + " FLOPs · projected " +
+               duration(r[1].projected_run_seconds) + " of training per seed on the reference CPU", true);
         } else if (Array.isArray(r[1].detail)) {
           show(r[1].detail.map(function (e) { return e.loc.slice(1).join(".") + ": " + e.msg; }).join("; "), false);
         } else { show(String(r[1].detail), false); }

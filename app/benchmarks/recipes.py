@@ -85,6 +85,15 @@ def effective_recipe_version(recipe: Recipe, max_epochs: int | None, fraction: f
     return with_train_fraction(version, fraction)
 
 
+def epochs_in_version(recipe: Recipe, version: str) -> int:
+    """The epochs a run filed under ``version`` trains: the ``+epochs<N>`` suffix ``effective_recipe_version``
+    writes for a capped recipe, else the recipe's own."""
+    for part in version.split("+")[1:]:
+        if part.startswith("epochs") and part[len("epochs") :].isdigit():
+            return min(recipe.epochs, max(1, int(part[len("epochs") :])))
+    return recipe.epochs
+
+
 def with_train_fraction(version: str, fraction: float | None) -> str:
     """The recipe version of a run trained on a fraction of the train split: ``digits-v1+train10%``. A different
     experiment from the full-data one, so its results never pool with full-data entries (leaderboard, duplicate

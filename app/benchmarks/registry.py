@@ -47,6 +47,7 @@ class Benchmark:
     n_test: int  # images in the public test split (``Splits.test``)
     n_test_private: int  # images in the private test split (``Splits.test_private``); 0 where there is none
     n_test2: int  # images in the second test set; 0 where there is none
+    n_train: int  # images in the train split (what one epoch trains on; ``train_subset`` takes a share of it)
     class_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -54,6 +55,19 @@ class Benchmark:
             raise ValueError(f"{self.slug}: need 3 <= default_seeds <= max_seeds")
         if self.class_names and len(self.class_names) != self.num_classes:
             raise ValueError(f"{self.slug}: {len(self.class_names)} class names for {self.num_classes} classes")
+
+    def train_images(self, train_fraction: float | None = None) -> int:
+        """Images one epoch trains on: the train split, or the ``train_subset`` share of it."""
+        if train_fraction is None or train_fraction >= 1.0:
+            return self.n_train
+        return max(1, round(train_fraction * self.n_train))
+
+    def run_seconds(
+        self, train_s_per_image: float, *, epochs: int | None = None, train_fraction: float | None = None
+    ) -> float:
+        """Projected seconds of one run (one seed) on the reference CPU (``app.zoo.costmodel``): seconds per
+        training image × train images × epochs (default: the recipe's)."""
+        return train_s_per_image * self.train_images(train_fraction) * (epochs or self.recipe.epochs)
 
     def load(self, data_dir: Path | None = None) -> Splits:
         """Train/val/test(/test_private/test2) arrays; deterministic, and cached in-process so repeated loads
@@ -68,13 +82,28 @@ class Benchmark:
         return _load_cached(self.slug, key)
 
 
-_SMALL = Limits(max_params=2_000_000, max_macs=50_000_000, max_depth=64, max_width=512)
-_SYNTH32 = Limits(max_params=5_000_000, max_macs=300_000_000, max_depth=64, max_width=512)
-_GREY28 = Limits(max_params=10_000_000, max_macs=500_000_000, max_depth=128, max_width=1024)
+# Budgets, per image and per run, on the reference CPU of ``app.zoo.costmodel`` (one torch thread).
+# ``max_train_s_per_image``: three times what a model spending the whole MAC budget in dense layers projects, plus
+# 1 ms (the zoo's default, written out). ``max_run_seconds``: one seed's whole run (per image × train images ×
+# the recipe's epochs), checked when a spec is submitted; the built-in presets project 2-28 s on digits, 30-290 s
+# on Fashion-MNIST with its own presets (1,800 s for the costliest digits preset there), 12-860 s on the 32×32
+# synthetic sets; the standard sets are held to the worker's one-hour limit.
+_SMALL = Limits(
+    max_params=2_000_000, max_macs=50_000_000, max_depth=64, max_width=512, max_train_s_per_image=0.0075,
+    max_run_seconds=120.0,
+)  # fmt: skip
+_SYNTH32 = Limits(
+    max_params=5_000_000, max_macs=300_000_000, max_depth=64, max_width=512, max_train_s_per_image=0.04,
+    max_run_seconds=1200.0,
+)  # fmt: skip
+_GREY28 = Limits(max_params=10_000_000, max_macs=500_000_000, max_depth=128, max_width=1024, max_run_seconds=3600.0)
 # Fashion-MNIST is a built-in trained on CPUs too: at 50 M MACs a run of fashion_mnist-v2 takes ~40 minutes on
 # one core (the baselines have 2–5 M), inside the worker's one-hour limit.
-_FMNIST = Limits(max_params=2_000_000, max_macs=50_000_000, max_depth=64, max_width=512)
-_COLOUR32 = Limits(max_params=25_000_000, max_macs=2_000_000_000, max_depth=200, max_width=2048)
+_FMNIST = Limits(
+    max_params=2_000_000, max_macs=50_000_000, max_depth=64, max_width=512, max_train_s_per_image=0.0075,
+    max_run_seconds=1800.0,
+)  # fmt: skip
+_COLOUR32 = Limits(max_params=25_000_000, max_macs=2_000_000_000, max_depth=200, max_width=2048, max_run_seconds=3600.0)
 
 _BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark(
@@ -98,6 +127,7 @@ _BENCHMARKS: tuple[Benchmark, ...] = (
         n_test=224,
         n_test_private=223,
         n_test2=224,
+        n_train=1150,
         class_names=digits.CLASS_NAMES,
     ),
     Benchmark(
@@ -121,6 +151,7 @@ _BENCHMARKS: tuple[Benchmark, ...] = (
         n_test=5000,
         n_test_private=5000,
         n_test2=5000,
+        n_train=55_000,
         class_names=fashion_mnist.CLASS_NAMES,
     ),
     Benchmark(
@@ -144,6 +175,7 @@ _BENCHMARKS: tuple[Benchmark, ...] = (
         n_test=500,
         n_test_private=500,
         n_test2=1000,
+        n_train=4000,
         class_names=pathfinder.CLASS_NAMES,
     ),
     Benchmark(
@@ -166,6 +198,7 @@ _BENCHMARKS: tuple[Benchmark, ...] = (
         n_test=500,
         n_test_private=500,
         n_test2=1000,
+        n_train=4000,
         class_names=shapes.SHAPES,
     ),
     Benchmark(
@@ -187,6 +220,7 @@ _BENCHMARKS: tuple[Benchmark, ...] = (
         n_test=10_000,
         n_test_private=0,
         n_test2=50_000,
+        n_train=55_000,
     ),
     Benchmark(
         slug="cifar10",
@@ -208,6 +242,7 @@ _BENCHMARKS: tuple[Benchmark, ...] = (
         n_test=10_000,
         n_test_private=0,
         n_test2=2000,
+        n_train=45_000,
     ),
     Benchmark(
         slug="cifar100",
@@ -225,6 +260,7 @@ _BENCHMARKS: tuple[Benchmark, ...] = (
         n_test=10_000,
         n_test_private=0,
         n_test2=0,
+        n_train=45_000,
     ),
     Benchmark(
         slug="svhn",
@@ -242,6 +278,7 @@ _BENCHMARKS: tuple[Benchmark, ...] = (
         n_test=26_032,
         n_test_private=0,
         n_test2=0,
+        n_train=68_257,
     ),
 )
 

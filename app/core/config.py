@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     heartbeat_s: float = Field(default=10.0, gt=0, le=600)
     dead_after_s: float | None = Field(default=None, gt=0)
     reap_interval_s: float | None = Field(default=None, gt=0)
+    # Seeds trained as one batched model: a worker that claims a run whose spec can be batched on its device, with
+    # its memory budget (MiB; None: no budget on CPU, 90% of the free device memory on CUDA — set it when several
+    # workers share a GPU), claims the queued seeds of that submission that fit with it. batch_on_cpu forces
+    # batching on CPU, where one by one measured faster (tests use it).
+    batch_seeds: bool = True
+    batch_on_cpu: bool = False
+    worker_memory_mb: int | None = Field(default=None, ge=1)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

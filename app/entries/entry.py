@@ -40,6 +40,7 @@ class Entry:
     train_s_per_image: float | None = None
     deploy_params: int | None = None  # re-parameterisable families: the folded inference model's size and cost
     deploy_macs: int | None = None
+    projected_run_seconds: float | None = None  # one seed's run on the reference CPU (the runs' projection)
     rank: int | None = None  # 1 + the entries clearly better; None until every requested seed is done
     rank_low: int | None = None
     rank_high: int | None = None
@@ -120,6 +121,7 @@ def build_entry(submission: Submission) -> Entry:
         train_s_per_image=submission.train_s_per_image,
         deploy_params=submission.deploy_params,
         deploy_macs=submission.deploy_macs,
+        projected_run_seconds=next((r.projected_seconds for r in submission.runs if r.projected_seconds), None),
         is_baseline=submission.is_baseline,
         flag_reason=submission.flag_reason,
         private_accs=[float(r.test_private_acc) for r in paired if r.test_private_acc is not None],

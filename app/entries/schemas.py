@@ -103,3 +103,19 @@ class SubmissionOut(SubmissionSummaryOut):
     val_acc_curve: CurveOut = Field(
         default_factory=CurveOut, description="Validation accuracy per epoch, mean and std over the seeds."
     )
+    train_s_per_image: float | None = Field(
+        default=None, description="Projected training seconds per image on the reference CPU (every op counted)."
+    )
+    projected_run_seconds: float | None = Field(
+        default=None, description="Projected seconds of one run (one seed) on the reference CPU."
+    )
+    queue_position: int | None = Field(
+        default=None,
+        description="Queued runs due before this submission's next queued run in the fair order (0: it is next); "
+        "None when none of its runs is queued.",
+    )
+    estimated_start: datetime | None = Field(
+        default=None,
+        description="When its next queued run is estimated to start (projections scaled by the fleet's measured "
+        "speed, over the workers seen lately); None when none of its runs is queued.",
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from app.core.db.tables import RunStatus, Submission
 from app.core.errors import MAX_ID, NotFound
+from app.core.queue import fairness
 from app.entries import repository as repo
 from app.entries.board import entry_of
 from app.entries.curves import MeanCurve, mean_curve
@@ -50,7 +53,22 @@ def submission_out(session: Session, submission: Submission) -> SubmissionOut:
         test_acc_std=entry.test_acc_std,
         notes=entry.notes,
         val_acc_curve=CurveOut.model_validate(val_acc_curve(submission), from_attributes=True),
+        **_cost_and_queue(session, submission),
     )
+
+
+def _cost_and_queue(session: Session, submission: Submission) -> dict[str, Any]:
+    """Its projected cost, and where its next queued run stands in the fair order (only read when one is)."""
+    projected = next((r.projected_seconds for r in submission.runs if r.projected_seconds), None)
+    position = None
+    if any(r.status == RunStatus.QUEUED for r in submission.runs):
+        position = fairness.snapshot(session).position(submission.id)
+    return {
+        "train_s_per_image": submission.train_s_per_image,
+        "projected_run_seconds": projected,
+        "queue_position": position.ahead if position else None,
+        "estimated_start": position.estimated_start if position else None,
+    }
 
 
 def load_submission(session: Session, submission_id: int) -> Submission:

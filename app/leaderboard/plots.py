@@ -20,6 +20,7 @@ X_AXES = {
     "macs": "MACs per image (multiply-accumulates, log scale)",
     "params": "parameters (log scale)",
     "deploy": "MACs per image at deploy time (RepVGG/RepMLP branches folded; log scale)",
+    "train_seconds": "projected training seconds per seed (every op counted, reference CPU; log scale)",
 }
 Y_AXES = {
     "test": "test accuracy (mean over seeds; bars: the board's interval)",
@@ -29,6 +30,7 @@ _HOVER_X = {
     "macs": "MACs %{x:.3s} · params %{customdata[3]:.3s}",
     "params": "params %{x:.3s}",
     "deploy": "MACs at deploy %{x:.3s}",
+    "train_seconds": "projected %{x:.3s} s of training per seed · params %{customdata[3]:.3s}",
 }
 _HOVER_Y = {
     "test": "test acc %{y:.2%} ± %{customdata[4]:.2%} (std, %{customdata[5]} seeds)",
@@ -65,6 +67,8 @@ def cost(entry: Entry, x: str) -> float:
     family without training-time branches to fold)."""
     if x == "deploy":
         return float(entry.deploy_macs if entry.deploy_macs is not None else entry.macs)
+    if x == "train_seconds":
+        return float(entry.projected_run_seconds or 0.0)
     return float(getattr(entry, x))
 
 
@@ -113,11 +117,12 @@ def _markers(
 def frontier_figure(
     entries: Sequence[Entry], color_by: str = "family", x: str = "macs", y: str = "test"
 ) -> dict[str, Any]:
-    """Mean accuracy (first or second test set) against MACs or params (log x), 95% CI error bars on the first
-    test set, one colour per family (or mixer), and the Pareto frontier of the plotted axes as a line."""
+    """Mean accuracy (first or second test set) against MACs, params or projected training seconds (log x;
+    entries without a projection are left out of that variant), 95% CI error bars on the first test set, one
+    colour per family (or mixer), and the Pareto frontier of the plotted axes as a line."""
     if color_by not in COLOR_BY or x not in X_AXES or y not in Y_AXES:
         raise ValueError(f"unknown figure variant {figure_key(color_by, x, y)!r}")
-    scored = [e for e in entries if _y(e, y) is not None]
+    scored = [e for e in entries if _y(e, y) is not None and (x != "train_seconds" or e.projected_run_seconds)]
     fig = Figure()
     hover = f"<b>%{{text}}</b><br>%{{customdata[2]}}<br>{_HOVER_X[x]}<br>{_HOVER_Y[y]}<extra></extra>"
     _markers(fig, scored, color_by, lambda e: cost(e, x), y, hover)

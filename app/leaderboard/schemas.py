@@ -74,6 +74,9 @@ class EntryOut(OutModel):
     deploy_macs: int | None = Field(
         default=None, description="RepVGG/RepMLP: MACs per image of the inference model (branches folded); else None."
     )
+    projected_run_seconds: float | None = Field(
+        default=None, description="Projected seconds of one run (one seed) on the reference CPU."
+    )
     rank: int | None = Field(description="1 + the number of entries clearly better; None until every seed is done.")
     rank_low: int | None = Field(description="Best rank the data allow (joint 95% rank ranges).")
     rank_high: int | None = Field(description="Worst rank the data allow.")

@@ -91,12 +91,14 @@ def set_flag(session: Session, actor: User, submission_id: int, reason: str | No
     return submission
 
 
-def _charge(session: Session, actor: User, submission: Submission, free: bool) -> Quota | None:
-    """An owner's re-run or added seeds spend one of the day's submissions on that benchmark; an admin's, or a
-    re-run of runs the platform broke, cost nothing."""
-    if actor.is_admin or free:
+def _charge(
+    session: Session, actor: User, submission: Submission, run_ids: list[int], action: str, free: bool
+) -> Quota | None:
+    """An owner's re-run or added seeds pay for the runs they queued in the day's run-seconds on that benchmark
+    (QuotaExceeded rolls them back); an admin's, or a re-run of runs the platform broke, cost nothing."""
+    if actor.is_admin or free or not run_ids:
         return None
-    return quotas.charge(session, actor, submission.benchmark)
+    return quotas.charge_runs(session, actor, submission.benchmark, run_ids, action=action)
 
 
 def rerun(session: Session, actor: User, submission_id: int, *, all_runs: bool = False, reason: str = "") -> Requeued:
@@ -109,8 +111,8 @@ def rerun(session: Session, actor: User, submission_id: int, *, all_runs: bool =
         kind = "finished or failed" if all_runs else "failed"
         raise NothingToRerun(f"submission {submission_id} has no {kind} runs to re-run")
     infrastructure = all(r.status == RunStatus.FAILED and r.error_kind in quotas.REFUNDED_ERROR_KINDS for r in runs)
-    quota = _charge(session, actor, submission, free=infrastructure)
     run_ids = runs_repo.requeue_runs(session, [r.id for r in runs])
+    quota = _charge(session, actor, submission, run_ids, "rerun", free=infrastructure)
     runs_repo.refresh_submission_status(session, submission.id)
     seeds = sorted(r.seed for r in runs if r.id in run_ids)
     _audit(session, actor, "rerun", submission, reason, runs=len(run_ids), seeds=seeds, all=all_runs, quota=bool(quota))
@@ -123,10 +125,10 @@ def add_seeds(session: Session, actor: User, submission_id: int, count: int, *, 
     _owner_or_admin(actor, submission, "add seeds to it")
     have = len(submission.runs)
     check_seed_count(get_benchmark(submission.benchmark), have + count, have=have)
-    quota = _charge(session, actor, submission, free=False)
     first = max((r.seed for r in submission.runs), default=-1) + 1
     seeds = list(range(first, first + count))
     run_ids = runs_repo.add_runs(session, submission, seeds)
+    quota = _charge(session, actor, submission, run_ids, "add_seeds", free=False)
     runs_repo.refresh_submission_status(session, submission.id)
     _audit(session, actor, "add_seeds", submission, reason, seeds=seeds, quota=bool(quota))
     return Requeued(_refreshed(session, submission), run_ids, quota)
@@ -247,5 +249,5 @@ def describe(event: AuditEvent) -> str:
     if event.action == "add_seeds" and d.get("duplicate"):
         what += " with an identical submission"
     if d.get("quota"):
-        what += " (1 of the day's submissions)"
+        what += " (paid in run-seconds)"
     return f"{who} {what}" + (f": {event.reason}" if event.reason else "")

@@ -3,8 +3,8 @@ ids, and every run put back in the queue gets an outbox row in the same transact
 
 - ``reap``: runs in 'running' whose heartbeat is older than ``settings.dead_after_s`` lost their worker
   (killed, out of memory, machine gone). Each goes back to 'queued', or, once it used ``settings.max_attempts``
-  attempts, ends as 'failed' with error_kind 'crashed'. Every worker runs it periodically; ``archarena reap``
-  runs it once.
+  attempts, ends as 'failed' with error_kind 'crashed', and its quota charge is refunded (the platform lost the
+  run, not the spec). Every worker runs it periodically; ``archarena reap`` runs it once.
 - ``reconcile``: send again every queued run whose message the broker does not hold, now (the relays do the
   same on their own every ``settings.resend_after_s``); ``archarena reconcile`` runs it once.
 """
@@ -58,6 +58,7 @@ def reap(settings: Settings, now: datetime | None = None) -> Reaped:
             if run.attempts >= settings.max_attempts:
                 message = crash_message(run.attempts, run.worker, run.heartbeat_at)
                 if repo.fail_stale_run(session, run, older_than, CRASHED, message):
+                    repo.settle_charge(session, run.id, 0.0, CRASHED)  # the platform lost it: refunded
                     failed.append(run.id)
                     submissions.add(run.submission_id)
             elif repo.requeue_stale_run(session, run, older_than):

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.core.db.tables import EpochMetric, Run, RunStatus, Submission, utcnow
+from app.benchmarks.recipes import epochs_in_version
+from app.benchmarks.registry import UnknownBenchmark, get_benchmark
+from app.core.db.tables import EpochMetric, QuotaCharge, Run, RunStatus, Submission, utcnow
 from app.core.queue.outbox import enqueue_runs
 
 # Every per-run field a training attempt writes: a re-queued run starts from nothing, as a new one does.
@@ -36,9 +38,27 @@ _FRESH_RUN: dict[str, Any] = {
 }
 
 
-def queue_new_runs(session: Session, submission_id: int, seeds: Sequence[int]) -> list[int]:
+def projected_run_seconds(submission: Submission) -> float | None:
+    """One run of the submission on the reference CPU: its spec's seconds per image × the images and epochs its
+    recipe version trains (None for a submission stored without a cost)."""
+    if submission.train_s_per_image is None:
+        return None
+    try:
+        benchmark = get_benchmark(submission.benchmark)
+    except UnknownBenchmark:
+        return None
+    epochs = epochs_in_version(benchmark.recipe, submission.recipe_version)
+    return benchmark.run_seconds(submission.train_s_per_image, epochs=epochs, train_fraction=submission.train_fraction)
+
+
+def queue_new_runs(
+    session: Session, submission_id: int, seeds: Sequence[int], projected_seconds: float | None = None
+) -> list[int]:
     """A queued run per seed, each with its outbox row (sent by the relay after the commit). Returns the ids."""
-    runs = [Run(submission_id=submission_id, seed=seed, status=RunStatus.QUEUED) for seed in seeds]
+    runs = [
+        Run(submission_id=submission_id, seed=seed, status=RunStatus.QUEUED, projected_seconds=projected_seconds)
+        for seed in seeds
+    ]
     session.add_all(runs)
     session.flush()
     ids = [run.id for run in runs]
@@ -48,7 +68,8 @@ def queue_new_runs(session: Session, submission_id: int, seeds: Sequence[int]) -
 
 def attach_new_runs(session: Session, submission: Submission, seeds: Sequence[int]) -> None:
     """A new submission's runs, a queued one per seed, each with its outbox row."""
-    submission.runs = [Run(seed=seed, status=RunStatus.QUEUED) for seed in seeds]
+    projected = projected_run_seconds(submission)
+    submission.runs = [Run(seed=seed, status=RunStatus.QUEUED, projected_seconds=projected) for seed in seeds]
     session.add(submission)
     session.flush()
     enqueue_runs(session, [run.id for run in submission.runs])
@@ -57,7 +78,7 @@ def attach_new_runs(session: Session, submission: Submission, seeds: Sequence[in
 def add_runs(session: Session, submission: Submission, seeds: Sequence[int]) -> list[int]:
     """More seeds for a submission (added seeds, a study's new look), counted in seeds_requested. Returns the
     run ids; the caller updates the submission's status."""
-    ids = queue_new_runs(session, submission.id, seeds)
+    ids = queue_new_runs(session, submission.id, seeds, projected_run_seconds(submission))
     submission.seeds_requested += len(ids)
     return ids
 
@@ -85,6 +106,17 @@ def claim_run(session: Session, run_id: int, *, worker: str, device: str) -> boo
         # A re-run starts a fresh history, so the epoch curve never has gaps or duplicates.
         session.execute(delete(EpochMetric).where(EpochMetric.run_id == run_id))
     return claimed
+
+
+def queued_sibling_ids(session: Session, submission_id: int, other_than: int) -> list[int]:
+    """The submission's other queued runs, by seed."""
+    return list(
+        session.scalars(
+            select(Run.id)
+            .where(Run.submission_id == submission_id, Run.status == RunStatus.QUEUED, Run.id != other_than)
+            .order_by(Run.seed)
+        )
+    )
 
 
 def get_run(session: Session, run_id: int) -> Run | None:
@@ -118,6 +150,35 @@ def finish_run(session: Session, run_id: int, worker: str, status: str, values: 
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def restart_history(session: Session, run_id: int, worker: str) -> bool:
+    """Start a held run's epoch history again (a batched attempt that ran out of memory is retried alone)."""
+    owned = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == RunStatus.RUNNING, Run.worker == worker)
+        .values(epochs_done=0, heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if not owned.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.execute(delete(EpochMetric).where(EpochMetric.run_id == run_id))
+    return True
+
+
+def settle_charge(session: Session, run_id: int, seconds: float, outcome: str) -> None:
+    """Settle the run's open quota charge (if a user paid for this attempt) with the seconds it used."""
+    open_charge = (
+        select(func.max(QuotaCharge.id))
+        .where(QuotaCharge.run_id == run_id, QuotaCharge.settled_at.is_(None))
+        .scalar_subquery()
+    )
+    session.execute(
+        update(QuotaCharge)
+        .where(QuotaCharge.id == open_charge)
+        .values(seconds=max(0.0, seconds), settled_at=utcnow(), outcome=outcome)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def refresh_submission_status(session: Session, submission_id: int) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 from app.core.errors import ServiceUnavailable
 from app.zoo.measure import Measurement, measure, warm_up
+from app.zoo.probe import StepTiming, probe_train_step
 from app.zoo.spec import ArchSpec, SpecError
 
 log = logging.getLogger(__name__)
@@ -206,3 +207,30 @@ def _in_pool(
         raise timeout_error(float(value))
     result: Measurement = value
     return result
+
+
+PROBE_GRACE_S = 1.0  # past a probe's own deadline, how long its answer may take to come back
+
+
+def probe_spec(
+    spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int, batch_size: int, steps: int, deadline_s: float
+) -> StepTiming:
+    """probe_train_step() (a few real training steps, one torch thread, never past ``deadline_s``), in the pool
+    when there is one; a child that does not answer within the deadline and a grace second is given up on (its
+    pool is dropped and started again) and the probe reports ``exceeded``."""
+    if not _slots.acquire(blocking=False):
+        raise _busy(f"({_concurrency} specs in flight)")
+    try:
+        pool = _get_pool()
+        if pool is None:
+            return probe_train_step(spec, input_shape, num_classes, batch_size, steps, deadline_s)
+        future = pool.submit(probe_train_step, spec, input_shape, num_classes, batch_size, steps, deadline_s)
+        try:
+            return future.result(timeout=deadline_s + PROBE_GRACE_S)
+        except (FutureTimeout, BrokenProcessPool):
+            log.warning("a training probe did not come back within %.0f s; restarting the measuring pool", deadline_s)
+            _drop_pool(pool, kill=True)
+            detail = f"no step finished within the {deadline_s:.0f} s budget"
+            return StepTiming("exceeded", batch_size, 0, None, None, deadline_s, deadline_s, 0, detail)
+    finally:
+        _slots.release()

@@ -38,7 +38,7 @@ def create_study(body: StudyIn, user: UserDep, session: SessionDep, settings: Se
 def add_seeds(study_id: StudyId, body: SeedsIn, user: UserDep, session: SessionDep, settings: SettingsDep) -> StudyOut:
     """A new look at an inconclusive study: `seeds` more seeds for every variant (owner or admin; at most 3
     looks in all, the α spent across them; capped by the benchmark's max_seeds). The owner spends one of the
-    day's submissions per variant, all or nothing; an admin nothing."""
+    day's run-seconds for the runs it adds, all or nothing; an admin nothing."""
     service.add_seeds(session, user, study_id, body.seeds, max_epochs=settings.max_epochs)
     session.commit()
     return views.study_view(session, study_id, max_epochs=settings.max_epochs).out

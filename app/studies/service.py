@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.benchmarks.registry import Benchmark
-from app.core.db.tables import RunStatus, Study, User
+from app.core.db.tables import RunStatus, Study, Submission, User
 from app.core.errors import Forbidden, InputError
 from app.moderation import repository as audit
 from app.quotas import service as quotas
@@ -26,15 +26,16 @@ def create_study(
     session: Session, user: User, body: StudyIn, *, max_epochs: int | None, charge_quota: bool = True
 ) -> Study:
     """Plan the variants, then create one ordinary submission per matched variant (they are on the
-    leaderboard too). Seeds are fixed here, before any result is seen. The variants count against the user's
-    daily quota on the benchmark, all together (StudyQuotaExceeded, nothing created, when they do not fit)."""
+    leaderboard too). Seeds are fixed here, before any result is seen. The variants' runs are paid from the
+    user's daily run-seconds on the benchmark, all together (QuotaExceeded, nothing created, when they do not
+    fit)."""
     # Cheap checks before planning, which measures many specs.
     benchmark = resolve_benchmark(body.benchmark)
     seeds = body.seeds or benchmark.default_seeds
     check_seed_count(benchmark, seeds)
     benchmark, base, plans = plan_study(body)
     if charge_quota:
-        quotas.charge_many(session, user, benchmark.slug, sum(1 for p in plans if p.spec is not None), "This study")
+        quotas.charge(session, user, benchmark.slug)  # nothing left at all: refuse before creating anything
     study = repo.add_study(
         session,
         Study(
@@ -50,9 +51,14 @@ def create_study(
             variants=[],
         ),
     )
-    for i, plan in enumerate(plans):
-        if plan.spec is not None:
-            _create_variant(session, user, study, benchmark, body, plan, i, max_epochs)
+    run_ids = [
+        run.id
+        for i, plan in enumerate(plans)
+        if plan.spec is not None
+        for run in _create_variant(session, user, study, benchmark, body, plan, i, max_epochs).runs
+    ]
+    if charge_quota:
+        quotas.charge_runs(session, user, benchmark.slug, run_ids, action="study", what="this study")
     study.variants = [p.to_json() for p in plans]
     session.flush()
     return study
@@ -67,7 +73,7 @@ def _create_variant(
     plan: VariantPlan,
     index: int,
     max_epochs: int | None,
-) -> None:
+) -> Submission:
     assert plan.spec is not None
     name = plan.name or variant_name(body.name, body.axis, plan.label)
     sub_in = SubmissionIn(
@@ -83,6 +89,7 @@ def _create_variant(
         raise InputError([relocate(e, ["body", "values", index], f"variant '{name}'") for e in exc.errors]) from None
     submission.study_id = study.id
     plan.submission_id = submission.id
+    return submission
 
 
 def _what(axis: str, plan: VariantPlan) -> str:
@@ -97,8 +104,8 @@ def _what(axis: str, plan: VariantPlan) -> str:
 def add_seeds(session: Session, user: User, study_id: int, k: int, *, max_epochs: int | None) -> list[int]:
     """A new look: ``k`` more seeds (new seed numbers) for every variant; returns the new run ids (each with its
     outbox row). Owner or admin only; refused (422) unless every run is done, a pair is
-    inconclusive, a look is left and the benchmark's max_seeds allows it. The owner pays one of the day's
-    submissions per variant, all or nothing (429 otherwise); an admin pays nothing."""
+    inconclusive, a look is left and the benchmark's max_seeds allows it. The owner pays the new runs from the
+    day's run-seconds, all or nothing (429 otherwise); an admin pays nothing."""
     study = get_study(session, study_id)
     if study.user_id != user.id and not user.is_admin:
         raise Forbidden("only the study's owner or an admin can add seeds")
@@ -109,15 +116,12 @@ def add_seeds(session: Session, user: User, study_id: int, k: int, *, max_epochs
     check_seed_count(benchmark_of(study), study.seeds + k, have=study.seeds)
     subs = repo.study_submissions(session, [study.id])
     charged = not user.is_admin  # like a submission's added seeds: the owner pays, an admin's action is free
-    if charged:
-        quotas.charge_many(session, user, study.benchmark, len(subs), "These seeds")
     new_seeds = list(range(study.seeds, study.seeds + k))
     ids = []
     for sub in subs:
         ids += runs_repo.add_runs(session, sub, new_seeds)
         sub.status = RunStatus.QUEUED
-        # One audit event per variant: its page's history shows the look, and a charged one counts against
-        # the day's quota (quotas.repository.count_charged_actions).
+        # One audit event per variant: its page's history shows the look and whether the owner paid for it.
         audit.add_event(
             session,
             actor_id=user.id,
@@ -127,6 +131,8 @@ def add_seeds(session: Session, user: User, study_id: int, k: int, *, max_epochs
             reason=f"study {study.id}, look {study.looks + 1}",
             details={"seeds": new_seeds, "quota": charged, "study": study.id},
         )
+    if charged:
+        quotas.charge_runs(session, user, study.benchmark, ids, action="add_seeds", what="these seeds")
     study.seeds += k
     study.looks += 1
     session.flush()

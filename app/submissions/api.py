@@ -67,6 +67,8 @@ def validate_spec(body: SpecValidateIn, request: Request) -> SpecValidateOut:
         macs_breakdown=dict(m.breakdown),
         canonical_spec=checked.canonical,
         spec_hash=checked.hash,
+        train_s_per_image=checked.cost.train_s_per_image,
+        projected_run_seconds=checked.projected_run_seconds,
     )
 
 

@@ -15,7 +15,7 @@ from app.core.errors import MAX_ID, InputError
 from app.entries import repository as entries_repo
 from app.entries.views import load_submission, submission_out
 from app.moderation.pages import moderation_context
-from app.quotas.service import QuotaExceeded, daily_limit, quota_for
+from app.quotas.service import QuotaExceeded, fresh_quota, quota_for
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
 from app.submissions.specform import family_forms
@@ -174,8 +174,7 @@ def _submitter(session: SessionDep, settings: SettingsDep, web_user: User | None
 
 def _quota_line(session: SessionDep, user: User | None, form: dict[str, str]) -> str:
     if user is None:
-        limit = daily_limit(form["benchmark"])
-        return f"{limit} of {limit} left, resets 00:00 UTC"
+        return fresh_quota(form["benchmark"]).message
     return quota_for(session, user, form["benchmark"]).message
 
 

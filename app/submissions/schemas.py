@@ -30,6 +30,14 @@ class SpecValidateOut(OutModel):
     macs_breakdown: dict[str, int] = Field(description="MACs per layer type.")
     canonical_spec: dict[str, Any]
     spec_hash: str
+    train_s_per_image: float = Field(
+        description="Projected training seconds per image (forward, backward, optimiser step) on the reference "
+        "CPU at the recipe's batch size, from every op the model does (not only MACs)."
+    )
+    projected_run_seconds: float = Field(
+        description="Projected seconds of one seed's whole run on the reference CPU: train_s_per_image × train "
+        "images × the recipe's epochs. The benchmark refuses specs over its run budget."
+    )
 
 
 class SubmissionIn(StrictModel):
@@ -47,7 +55,9 @@ class JoinedOut(OutModel):
     owner: str = Field(description="Who submitted the existing entry.")
     seeds: int = Field(description="The entry's seeds now.")
     seeds_added: int = Field(description="Seeds this request added to it (0: it had enough).")
-    quota_used: int = Field(description="Daily submissions this request spent: 1 when it added seeds, else 0.")
+    quota_used: float = Field(
+        description="Run-seconds this request reserved from the asker's daily budget for the seeds it added (0: none)."
+    )
     message: str = Field(
         description="What happened, in words, e.g. 'identical to #2 by archarena, trained with 3 seeds; no quota used'."
     )

@@ -37,14 +37,14 @@ class Joined:
     of: Submission
     seeds: int  # the entry's seeds now
     seeds_added: int  # added for this request (paid by the asker)
-    quota_used: int  # daily submissions this request spent (0 or 1)
+    quota_used: float  # run-seconds this request reserved from the asker's daily budget (0: none)
 
     @property
     def message(self) -> str:
         owner = self.of.user.name
         head = f"identical to #{self.of.id} by {owner}"
         if self.seeds_added:
-            spent = "1 of your daily submissions" if self.quota_used == 1 else "no quota used"
+            spent = f"{self.quota_used:.0f} s of your daily run-seconds" if self.quota_used else "no quota used"
             return f"{head}: {self.seeds_added} seeds added (now {self.seeds}), {spent}"
         trained = "trained" if self.of.status in RunStatus.DONE else "being trained"
         return f"{head}, {trained} with {self.seeds} seeds; no quota used"
@@ -78,8 +78,10 @@ def submit(
     existing = repo.find_same_spec(session, benchmark.slug, validated.hash, recipe_version)
     if existing is not None:
         return _join(session, user, existing, seeds, body)
-    quota = quotas.charge(session, user, benchmark.slug)
-    return SubmitOutcome(_create(session, user, body, validated, max_epochs, dedup_key=key), None, quota)
+    submission = _create(session, user, body, validated, max_epochs, dedup_key=key)
+    run_ids = [run.id for run in submission.runs]  # paid in run-seconds; QuotaExceeded rolls them back
+    quota = quotas.charge_runs(session, user, submission.benchmark, run_ids, action="submit", what="this submission")
+    return SubmitOutcome(submission, None, quota)
 
 
 def _join(session: Session, user: User, existing: Submission, asked: int, body: SubmissionIn) -> SubmitOutcome:
@@ -93,10 +95,10 @@ def _join(session: Session, user: User, existing: Submission, asked: int, body: 
     if asked <= have:
         joined = Joined(existing, have, 0, 0)
         return SubmitOutcome(existing, joined, quotas.quota_for(session, user, existing.benchmark))
-    quota = quotas.charge(session, user, existing.benchmark)
     first = max((r.seed for r in existing.runs), default=-1) + 1
     seeds = list(range(first, first + asked - have))
-    runs_repo.add_runs(session, existing, seeds)
+    run_ids = runs_repo.add_runs(session, existing, seeds)
+    quota = quotas.charge_runs(session, user, existing.benchmark, run_ids, action="add_seeds", what="the seeds added")
     runs_repo.refresh_submission_status(session, existing.id)
     audit.add_event(
         session,
@@ -109,7 +111,7 @@ def _join(session: Session, user: User, existing: Submission, asked: int, body: 
     )
     session.expire_all()  # the runs and the status were updated in SQL: load them again
     refreshed = repo.find_by_id(session, existing.id)
-    return SubmitOutcome(refreshed, Joined(refreshed, have + len(seeds), len(seeds), 1), quota)
+    return SubmitOutcome(refreshed, Joined(refreshed, have + len(seeds), len(seeds), quota.charged), quota)
 
 
 def create_submission(

@@ -39,7 +39,9 @@ class Limits:
     much as the MAC budget again). ``max_activation_bytes``: bytes one image's forward pass writes (default
     ``max_macs / 2``, one float32 per 8 MACs of budget). ``max_train_s_per_image``: projected training seconds
     per image on the reference CPU (``app.zoo.costmodel``; default: three times what a model spending the whole
-    MAC budget in dense layers would project, plus 1 ms).
+    MAC budget in dense layers would project, plus 1 ms). ``max_run_seconds``: projected seconds of one whole run
+    (one seed) on the reference CPU; the zoo does not know a benchmark's train size or epochs, so
+    ``app.specs.validation`` checks it (None: no run budget).
     """
 
     max_params: int
@@ -49,6 +51,7 @@ class Limits:
     max_ops: int | None = None
     max_activation_bytes: int | None = None
     max_train_s_per_image: float | None = None
+    max_run_seconds: float | None = None
 
     def ops_limit(self) -> int:
         return self.max_ops if self.max_ops is not None else 2 * self.max_macs

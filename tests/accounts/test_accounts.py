@@ -95,7 +95,7 @@ def test_post_forms_without_csrf_are_refused(client: TestClient) -> None:
 
 def test_web_submit_files_under_the_logged_in_user_else_demo(client: TestClient) -> None:
     form = {"name": "anon", "spec": '{"preset": "tiny_resnet_digits", "overrides": {}}', "seeds": "1"}
-    assert "20 of 20 left" in client.get("/submit").text
+    assert "60 min of 60 min run-seconds left" in client.get("/submit").text
     res = client.post("/submit", data={**form, "csrf_token": csrf(client, "/submit")}, follow_redirects=False)
     assert res.status_code == 303, res.text
     sign_up(client, "ivan")
@@ -104,7 +104,7 @@ def test_web_submit_files_under_the_logged_in_user_else_demo(client: TestClient)
     assert res.status_code == 303, res.text
     users = {s["name"]: s["user"] for s in client.get("/api/v1/submissions").json()}
     assert users == {"anon": "demo", "mine": "ivan"}
-    assert "19 of 20 left" in client.get("/submit").text
+    assert "of 60 min run-seconds left" in client.get("/submit").text  # ivan's own quota, in run-seconds
     profile = client.get("/users/ivan")
     assert profile.status_code == 200 and ">mine</a>" in profile.text and "anon" not in profile.text
     assert client.get("/users/nobody").status_code == 404

@@ -147,17 +147,19 @@ def test_admin_hides_and_flags_with_public_reasons(client: TestClient, sqlite_se
 def test_rerun_requeues_failed_runs_from_scratch(
     client: TestClient, sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", 5)
+    monkeypatch.setitem(quotas.DAILY_SECONDS, "digits", 3600)
     alice, root = token_for(sqlite_settings, "alice"), admin_token(sqlite_settings)
     sid = submit(client, alice)
+    with session_scope(sqlite_settings.database_url) as session:  # each run's projected run-seconds
+        per_run = float(session.scalar(select(Run.projected_seconds).where(Run.submission_id == sid)) or 0.0)
     nothing = client.post(f"/api/v1/submissions/{sid}/rerun", json={}, headers=alice)
     assert nothing.status_code == 409 and "no failed runs" in nothing.json()["detail"]
 
-    fail_runs(sqlite_settings, sid, kind="oom")  # the submitter's own failure: the re-run costs a submission
+    fail_runs(sqlite_settings, sid, kind="oom")  # the submitter's own failure: the re-run is charged
     res = client.post(f"/api/v1/submissions/{sid}/rerun", json={"reason": "fixed?"}, headers=alice)
     assert res.status_code == 200, res.text
     body = res.json()
-    assert body["status"] == "queued" and res.headers["x-quota-remaining"] == "3"
+    assert body["status"] == "queued" and res.headers["x-quota-remaining"] == str(int(3600 - 4 * per_run))
     assert all(
         (r["status"], r["attempts"], r["error_kind"], r["error_message"], r["epochs_done"], r["epochs"])
         == ("queued", 0, None, None, 0, [])
@@ -173,7 +175,7 @@ def test_rerun_requeues_failed_runs_from_scratch(
     res = client.post(f"/api/v1/submissions/{sid}/rerun", json={"all": True, "reason": "flaky"}, headers=root)
     assert res.status_code == 200 and "x-quota-remaining" not in res.headers  # an admin's re-run is free
     quota = client.post(f"/api/v1/submissions/{sid}/seeds", json={"seeds": 1}, headers=alice)
-    assert quota.headers["x-quota-remaining"] == "2"  # 1 submission + 1 charged re-run + these seeds
+    assert quota.headers["x-quota-remaining"] == str(int(3600 - 5 * per_run))  # 2 runs + 2 re-run + 1 added
 
     events = audit(sqlite_settings)
     assert [(a, action, r) for a, action, _, _, r in events] == [
@@ -183,7 +185,7 @@ def test_rerun_requeues_failed_runs_from_scratch(
         ("alice", "add_seeds", ""),
     ]
     page = client.get(f"/submissions/{sid}").text
-    assert "alice re-ran 2 failed runs (1 of the day&#39;s submissions): fixed?" in page
+    assert "alice re-ran 2 failed runs (paid in run-seconds): fixed?" in page
     assert "root re-ran all 2 runs: flaky" in page
 
 

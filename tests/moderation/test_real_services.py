@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from app.benchmarks.registry import get_benchmark
 from app.core.config import Settings
 from app.core.db.migrate import upgrade
 from app.core.db.session import get_sessionmaker, session_scope
+from app.core.db.tables import Run
 from app.main import create_app
 from app.quotas import service as quotas
 from app.quotas.service import QuotaExceeded
@@ -45,14 +48,18 @@ def test_concurrent_submits_never_share_the_last_quota_slot(
     """2N threads, each with its own session, submit at once against a limit of N: exactly N get through
     (PostgreSQL: the user's row is locked before counting; SQLite: the write lock is taken before counting)."""
     pg_settings: Settings = request.getfixturevalue("pg_settings" if database == "postgresql" else "sqlite_settings")
-    limit = 4
-    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", limit)
+    n = 4
     name = f"racer{secrets.token_hex(3)}"
     with session_scope(pg_settings.database_url) as session:
         user_id = get_or_create_user(session, name).id
-    bodies = [SubmissionIn(name=f"race {i}", spec=spec(i), seeds=1) for i in range(2 * limit)]
-    for body in bodies:  # measured now, so every thread reaches the quota check at the same moment
-        validate_spec(body.benchmark, body.spec)
+    offset = 20 + secrets.randbelow(20) * 2 * n  # specs no other test in this database submitted (a duplicate is free)
+    bodies = [SubmissionIn(name=f"race {i}", spec=spec(offset + i), seeds=1) for i in range(2 * n)]
+    costs = {}  # measured now, so every thread reaches the quota check at the same moment
+    for body in bodies:
+        per_image = validate_spec(body.benchmark, body.spec).cost.train_s_per_image
+        costs[body.name] = get_benchmark("digits").run_seconds(per_image, epochs=pg_settings.max_epochs)
+    limit = sum(sorted(costs.values())[:n])  # room for about half of them, run-seconds
+    monkeypatch.setitem(quotas.DAILY_SECONDS, "digits", limit)
     start = threading.Barrier(len(bodies))
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -73,29 +80,38 @@ def test_concurrent_submits_never_share_the_last_quota_slot(
         finally:
             session.close()
         with lock:
-            outcomes.append(result)
+            outcomes.append((result, body.name))
 
     threads = [threading.Thread(target=submit, args=(b,)) for b in bodies]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(outcomes) == ["accepted"] * limit + ["refused"] * limit
+    accepted = [body for result, body in outcomes if result == "accepted"]
+    refused = [body for result, body in outcomes if result == "refused"]
+    assert len(outcomes) == 2 * n and accepted and refused
+    spent = sum(costs[body] for body in accepted)
     with session_scope(pg_settings.database_url) as session:
         user = session.get(quotas.User, user_id)
         assert user is not None
-        assert quotas.quota_for(session, user, "digits").used == limit
+        used = quotas.quota_for(session, user, "digits").used
+    assert used == pytest.approx(spent) and used <= limit + 1e-9  # the lock: never over the budget
+    assert all(used + costs[body] > limit for body in refused)  # and every refusal was right when it came
 
 
 def test_charged_reruns_and_moderation_on_postgres(
     pg_client: TestClient, pg_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", 2)
     owner = token_for(pg_settings, f"owner{secrets.token_hex(3)}")
     root = admin_token(pg_settings, f"root{secrets.token_hex(3)}")
     res = pg_client.post("/api/v1/submissions", json={"name": "pg", "spec": spec(90), "seeds": 2}, headers=owner)
     assert res.status_code in (200, 201), res.text
     sid = res.json()["id"]
+    with session_scope(pg_settings.database_url) as session:
+        spent = sum(
+            float(p or 0) for p in session.scalars(select(Run.projected_seconds).where(Run.submission_id == sid))
+        )
+    monkeypatch.setitem(quotas.DAILY_SECONDS, "digits", 2 * spent)  # room for the submission and one re-run
     fail_runs(pg_settings, sid, kind="oom")
     rerun = pg_client.post(f"/api/v1/submissions/{sid}/rerun", json={}, headers=owner)
     assert rerun.status_code == 200 and rerun.headers["x-quota-remaining"] == "0", rerun.text

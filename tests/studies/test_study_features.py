@@ -201,20 +201,29 @@ def test_the_page_offers_the_seeds_form_to_the_owner(client: TestClient, sqlite_
 # ---------------------------------------------------------------- quota and the submit page
 
 
+def projected(settings: Settings, submission_ids: list[int]) -> float:
+    """The run-seconds the submissions' runs are projected at (what paying for them costs)."""
+    with session_scope(settings.database_url) as session:
+        rows = session.scalars(select(Run.projected_seconds).where(Run.submission_id.in_(submission_ids)))
+        return sum(float(p or 0.0) for p in rows)
+
+
 def test_a_study_spends_quota_all_or_nothing(
     client: TestClient, sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", 3)
-    headers = _headers(sqlite_settings, "quota-user")
     big = {"name": "Q", "base_spec": BASE, "axis": "depth", "values": [1, 2, 3, 4], "seeds": 2}
-    res = client.post("/api/v1/studies", json=big, headers=headers)
-    assert res.status_code == 429 and "needs 4 submissions" in res.json()["detail"]
-    assert res.headers["X-Quota-Remaining"] == "3" and int(res.headers["Retry-After"]) > 0
-    assert client.get("/api/v1/submissions?user=quota-user").json() == []  # nothing created
     small = {**big, "values": [1, 2]}
+    probe = client.post("/api/v1/studies", json=small, headers=_headers(sqlite_settings, "probe-user")).json()
+    cost = projected(sqlite_settings, [v["submission_id"] for v in probe["variant_list"]])
+    monkeypatch.setitem(quotas.DAILY_SECONDS, "digits", 1.5 * cost)  # room for one small study
+    headers = _headers(sqlite_settings, "quota-user")
+    res = client.post("/api/v1/studies", json=big, headers=headers)
+    assert res.status_code == 429 and "This study (8 runs): projected" in res.json()["detail"]
+    assert res.headers["X-Quota-Remaining"] == str(int(1.5 * cost)) and int(res.headers["Retry-After"]) > 0
+    assert client.get("/api/v1/submissions?user=quota-user").json() == []  # nothing created
     assert client.post("/api/v1/studies", json=small, headers=headers).status_code == 201
     res = client.post("/api/v1/studies", json={**small, "name": "Q2"}, headers=headers)
-    assert res.status_code == 429 and "1 of 3 left" in res.json()["detail"]
+    assert res.status_code == 429 and "run-seconds left" in res.json()["detail"]
 
 
 def test_create_a_study_from_the_submit_page(client: TestClient) -> None:
@@ -255,19 +264,22 @@ def test_the_owner_pays_for_added_seeds_all_or_nothing(
     client: TestClient, sqlite_settings: Settings, inconclusive: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"/api/v1/studies/{inconclusive}"
-    owner = _headers(sqlite_settings, "owner")  # the study itself spent 2 of the owner's digits quota
-    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", 3)
+    owner = _headers(sqlite_settings, "owner")
+    variants = [v["submission_id"] for v in client.get(url).json()["variant_list"]]
+    spent = projected(sqlite_settings, variants)  # the study's own 2 x 3 runs
+    needed = 2 / 3 * spent  # two more seeds of each variant
+    monkeypatch.setitem(quotas.DAILY_SECONDS, "digits", spent + 0.99 * needed)
     refused = client.post(f"{url}/seeds", json={"seeds": 2}, headers=owner)
-    assert refused.status_code == 429 and "needs 2 submissions" in refused.json()["detail"]
+    assert refused.status_code == 429 and "These seeds (4 runs): projected" in refused.json()["detail"]
     assert "Retry-After" in refused.headers
     assert client.get(url).json()["looks"] == 1  # nothing added
-    monkeypatch.setitem(quotas.DAILY_LIMITS, "digits", 4)
+    monkeypatch.setitem(quotas.DAILY_SECONDS, "digits", spent + 1.01 * needed)
     assert client.post(f"{url}/seeds", json={"seeds": 2}, headers=owner).status_code == 200
     with session_scope(sqlite_settings.database_url) as session:
         user = session.scalars(select(User).where(User.name == "owner")).one()
-        assert quotas.quota_for(session, user, "digits", datetime.now(UTC)).remaining == 0
+        assert quotas.quota_for(session, user, "digits", datetime.now(UTC)).remaining < 0.02 * needed
         study = session.get(Study, inconclusive)
         assert study is not None
         first = study.variants[0]["submission_id"]
     history = client.get(f"/submissions/{first}").text
-    assert f"owner added 2 seeds (3, 4) (1 of the day&#39;s submissions): study {inconclusive}, look 2" in history
+    assert f"owner added 2 seeds (3, 4) (paid in run-seconds): study {inconclusive}, look 2" in history

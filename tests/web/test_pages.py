@@ -58,7 +58,10 @@ def test_leaderboard_page_embeds_every_explorer_variant(client: TestClient, boar
     assert "<script>" not in re.sub(r"<script (src|type)=[^>]*>", "", html)  # no inline code, only data and files
     figures = embedded(html, "frontier-data")
     assert set(figures["explorer"]) == {
-        f"{c}|{x}|{y}" for c in ("family", "mixer") for x in ("macs", "params", "deploy") for y in ("test", "test2")
+        f"{c}|{x}|{y}"
+        for c in ("family", "mixer")
+        for x in ("macs", "params", "deploy", "train_seconds")
+        for y in ("test", "test2")
     }
     fig = figures["explorer"]["family|macs|test"]
     points = [c for t in fig["data"] if t.get("customdata") for c in t["customdata"]]
@@ -73,6 +76,10 @@ def test_leaderboard_page_embeds_every_explorer_variant(client: TestClient, boar
     by_params = figures["explorer"]["mixer|params|test2"]
     xs = sorted(x for t in by_params["data"] if t.get("customdata") for x in t["x"])
     assert xs == sorted(e["params"] for e in api["entries"])
+    by_seconds = figures["explorer"]["family|train_seconds|test"]
+    seconds = sorted(x for t in by_seconds["data"] if t.get("customdata") for x in t["x"])
+    assert len(seconds) == len(board) and seconds == sorted(e["projected_run_seconds"] for e in api["entries"])
+    assert "projected training seconds" in by_seconds["layout"]["xaxis"]["title"]["text"]
 
 
 def test_second_test_chart_shows_robustness_against_the_no_drop_line(client: TestClient, board: dict[str, int]) -> None:

@@ -46,6 +46,12 @@ class RunStatus:
     DONE = (FINISHED, FAILED)
 
 
+PLATFORM_FAULTS: tuple[str, ...] = ("crashed", "invalid_spec")
+"""Run error kinds the platform causes, whose run-seconds are refunded: 'crashed' (the worker was lost
+``max_attempts`` times) and 'invalid_spec' (a stored spec that a later zoo no longer accepts; nothing trained).
+Every other failure — timeout, oom, diverged, error — is the spec's run and is charged what it used."""
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = NO_REUSE
@@ -199,7 +205,8 @@ class Run(Base):
     worker: Mapped[str | None] = mapped_column(String(128))
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Indexed: the fair order counts the runs that ended in the last hour.
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     epochs_total: Mapped[int | None] = mapped_column(Integer)
     epochs_done: Mapped[int] = mapped_column(Integer, default=0)
@@ -218,6 +225,9 @@ class Run(Base):
     test2_texture_acc: Mapped[float | None] = mapped_column(Float)
     wall_seconds: Mapped[float | None] = mapped_column(Float)
     images_per_second: Mapped[float | None] = mapped_column(Float)
+    # The run's projected seconds on the reference CPU (the spec's cost × train images × epochs), fixed when it
+    # is queued: what fair scheduling, the queue's estimates and the quota reserve count it as.
+    projected_seconds: Mapped[float | None] = mapped_column(Float)
     error_kind: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
     recipe_version: Mapped[str | None] = mapped_column(String(64))
@@ -279,6 +289,28 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class QuotaCharge(Base):
+    """One run paid for from a user's daily run-seconds on a benchmark (a ledger row, never deleted): written
+    with the projection when the run is queued at the user's cost, settled with the seconds it really used when
+    it ends (0 for a failure the platform caused). Deleting the submission leaves it: it counts all the same."""
+
+    __tablename__ = "quota_charges"
+    __table_args__ = (Index("ix_quota_charges_user_benchmark_at", "user_id", "benchmark", "at"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    benchmark: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    projected_seconds: Mapped[float] = mapped_column(Float)
+    # Set when the run ends: the seconds it used (its share of a batched run's wall time), 0 when refunded.
+    seconds: Mapped[float | None] = mapped_column(Float)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditEvent(Base):
