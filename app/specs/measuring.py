@@ -21,6 +21,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -28,6 +29,7 @@ from types import FrameType
 from typing import Any
 
 from app.core.errors import ServiceUnavailable
+from app.zoo.identity import fingerprint
 from app.zoo.measure import Measurement, measure, warm_up
 from app.zoo.probe import StepTiming, probe_train_step
 from app.zoo.spec import ArchSpec, SpecError
@@ -128,14 +130,18 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
     raise _Interrupted
 
 
-def _measure_in_child(
-    spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int, timeout_s: float
+def _in_child(
+    what: Callable[[ArchSpec, tuple[int, int, int], int], Any],
+    spec: ArchSpec,
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    timeout_s: float,
 ) -> tuple[str, Any]:
     # Errors are returned as data: exceptions with custom constructors do not survive pickling intact.
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
-        return "ok", measure(spec, input_shape, num_classes)
+        return "ok", what(spec, input_shape, num_classes)
     except SpecError as exc:
         return "spec_error", exc.errors
     except _Interrupted:
@@ -176,7 +182,8 @@ def measure_spec(
             pool = _get_pool()
             if pool is None:
                 return measure(spec, input_shape, num_classes)
-            return _in_pool(pool, spec, input_shape, num_classes)
+            result: Measurement = _in_pool(pool, measure, spec, input_shape, num_classes)
+            return result
         finally:
             _slots.release()
     finally:
@@ -184,12 +191,36 @@ def measure_spec(
             anonymous_slots.release()
 
 
+def fingerprint_spec(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int) -> str | None:
+    """The spec's functional fingerprint (``app.zoo.identity``: the real model built and run on a fixed batch),
+    in the pool when there is one, under the same time limit and slots as a measurement. Call it only for specs
+    that passed their limits. None when it cannot be had now (every slot busy, past the limit, the pool broke):
+    the caller falls back to the spec's hash, the identity that needs no model."""
+    if not _slots.acquire(blocking=False):
+        return None
+    try:
+        pool = _get_pool()
+        if pool is None:
+            return fingerprint(spec, input_shape, num_classes)
+        found: str = _in_pool(pool, fingerprint, spec, input_shape, num_classes)
+        return found
+    except (SpecError, ServiceUnavailable):
+        log.warning("no fingerprint for a spec this time; duplicates are found by its hash alone")
+        return None
+    finally:
+        _slots.release()
+
+
 def _in_pool(
-    pool: ProcessPoolExecutor, spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int
-) -> Measurement:
+    pool: ProcessPoolExecutor,
+    what: Callable[[ArchSpec, tuple[int, int, int], int], Any],
+    spec: ArchSpec,
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+) -> Any:
     timeout_s = _timeout_s
     try:
-        future: Future[tuple[str, Any]] = pool.submit(_measure_in_child, spec, input_shape, num_classes, timeout_s)
+        future: Future[tuple[str, Any]] = pool.submit(_in_child, what, spec, input_shape, num_classes, timeout_s)
         kind, value = future.result(timeout=timeout_s + KILL_GRACE_S)
     except FutureTimeout:
         log.warning("a measuring process did not stop at its %.0f s limit; restarting the pool", timeout_s)
@@ -205,8 +236,7 @@ def _in_pool(
         raise SpecError(value)
     if kind == "timeout":
         raise timeout_error(float(value))
-    result: Measurement = value
-    return result
+    return value
 
 
 PROBE_GRACE_S = 1.0  # past a probe's own deadline, how long its answer may take to come back

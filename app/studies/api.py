@@ -26,7 +26,7 @@ QUOTA_RESPONSE: dict[int | str, dict[str, object]] = {
 def create_study(body: StudyIn, user: UserDep, session: SessionDep, settings: SettingsDep) -> StudyOut:
     """Expand a base spec and one varied axis into ordinary submissions (one per value) and queue them. Each
     variant spends one of the user's daily submissions on the benchmark, all or nothing."""
-    study = service.create_study(session, user, body, max_epochs=settings.max_epochs)
+    study = service.create_study(session, user, body, max_epochs=settings.max_epochs, data_dir=settings.data_dir)
     session.commit()
     return views.study_view(session, study.id, max_epochs=settings.max_epochs).out
 

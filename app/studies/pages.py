@@ -77,7 +77,9 @@ def create_study(
     form = {"name": name, "benchmark": benchmark, "preset": preset, "axis": axis, "values": values}
     form |= {"series": series, "match": match, "seeds": seeds, "path": path}
     try:
-        study = service.create_study(session, user, study_from_form(form), max_epochs=settings.max_epochs)
+        study = service.create_study(
+            session, user, study_from_form(form), max_epochs=settings.max_epochs, data_dir=settings.data_dir
+        )
     except QuotaExceeded as exc:
         return error_page(request, 429, str(exc))
     except InputError as exc:

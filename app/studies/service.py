@@ -4,6 +4,8 @@ Services never commit; the boundary does (and the relay sends the new runs)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.orm import Session
 
 from app.benchmarks.registry import Benchmark
@@ -12,6 +14,7 @@ from app.core.errors import Forbidden, InputError
 from app.moderation import repository as audit
 from app.quotas import service as quotas
 from app.runs import repository as runs_repo
+from app.specs.data import require_data
 from app.specs.validation import check_seed_count, resolve_benchmark
 from app.studies import repository as repo
 from app.studies import verdicts as vd
@@ -23,14 +26,21 @@ from app.submissions.service import create_submission
 
 
 def create_study(
-    session: Session, user: User, body: StudyIn, *, max_epochs: int | None, charge_quota: bool = True
+    session: Session,
+    user: User,
+    body: StudyIn,
+    *,
+    max_epochs: int | None,
+    charge_quota: bool = True,
+    data_dir: Path | None = None,
 ) -> Study:
     """Plan the variants, then create one ordinary submission per matched variant (they are on the
     leaderboard too). Seeds are fixed here, before any result is seen. The variants' runs are paid from the
     user's daily run-seconds on the benchmark, all together (QuotaExceeded, nothing created, when they do not
-    fit)."""
+    fit). A benchmark whose data is not installed refuses first (Conflict, nothing created or charged)."""
     # Cheap checks before planning, which measures many specs.
     benchmark = resolve_benchmark(body.benchmark)
+    require_data(benchmark, data_dir)
     seeds = body.seeds or benchmark.default_seeds
     check_seed_count(benchmark, seeds)
     benchmark, base, plans = plan_study(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, text, update
+from sqlalchemy import ColumnElement, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.core.db.tables import AuditEvent, Submission, User, dedup_key
@@ -36,11 +36,21 @@ def lock_experiment(session: Session, key: str) -> None:
 def find_same_spec(session: Session, benchmark: str, spec_hash: str, recipe_version: str) -> Submission | None:
     """The oldest live entry of this exact spec under this recipe version, by anyone. Hidden and deleted
     entries do not count: an admin's hide must not block an architecture for everyone."""
+    return _oldest_live(session, benchmark, recipe_version, Submission.spec_hash == spec_hash)
+
+
+def find_same_function(session: Session, benchmark: str, fingerprint: str, recipe_version: str) -> Submission | None:
+    """The oldest live entry that computes the same function under this recipe version (``app.zoo.identity``:
+    a spec that differs only in fields its model ignores is the same experiment), as for the same spec."""
+    return _oldest_live(session, benchmark, recipe_version, Submission.fingerprint == fingerprint)
+
+
+def _oldest_live(session: Session, benchmark: str, recipe_version: str, same: ColumnElement[bool]) -> Submission | None:
     return session.scalar(
         select(Submission)
         .where(
+            same,
             Submission.benchmark == benchmark,
-            Submission.spec_hash == spec_hash,
             Submission.recipe_version == recipe_version,
             Submission.deleted_at.is_(None),
             Submission.hidden_reason.is_(None),

@@ -1,8 +1,9 @@
 """Creating submissions: a user's (quota, duplicates) and the platform's own (baselines, study variants).
 Services never commit; the boundary does, and the relay sends the new runs after it.
 
-A user's submission of a spec that is already a live entry (same hash, benchmark and recipe version, by anyone)
-joins that entry instead of making a second one: for free when it has as many seeds as were asked for, else the
+A user's submission of a spec that is already a live entry (same hash, or the same function — a spec that differs
+only in fields its model ignores, by the functional fingerprint — on the same benchmark and recipe version, by
+anyone) joins that entry instead of making a second one: for free when it has as many seeds as were asked for, else the
 missing seeds are added to it and the asker pays one daily submission for them. Identical submissions at the
 same moment are one entry: the experiment is locked before the lookup, and ``submissions.dedup_key`` is unique."""
 
@@ -20,6 +21,7 @@ from app.quotas import service as quotas
 from app.quotas.service import Quota
 from app.runs import repository as runs_repo
 from app.specs.data import require_data
+from app.specs.measuring import fingerprint_spec
 from app.specs.validation import ValidatedSpec, check_seed_count, validate_spec
 from app.submissions import repository as repo
 from app.submissions.schemas import SubmissionIn
@@ -73,12 +75,16 @@ def submit(
     seeds = body.seeds or benchmark.default_seeds
     check_seed_count(benchmark, seeds)
     recipe_version = effective_recipe_version(benchmark.recipe, max_epochs)
-    key = repo.dedup_key(benchmark.slug, recipe_version, validated.hash)
-    repo.lock_experiment(session, key)
-    existing = repo.find_same_spec(session, benchmark.slug, validated.hash, recipe_version)
+    function = fingerprint_spec(validated.spec, benchmark.input_shape, benchmark.num_classes)
+    key = repo.dedup_key(benchmark.slug, recipe_version, function or validated.hash)
+    for lock in sorted({key, repo.dedup_key(benchmark.slug, recipe_version, validated.hash)}):
+        repo.lock_experiment(session, lock)  # by function and by spec: a racer without a fingerprint meets us too
+    existing = repo.find_same_spec(session, benchmark.slug, validated.hash, recipe_version) or (
+        repo.find_same_function(session, benchmark.slug, function, recipe_version) if function else None
+    )
     if existing is not None:
         return _join(session, user, existing, seeds, body)
-    submission = _create(session, user, body, validated, max_epochs, dedup_key=key)
+    submission = _create(session, user, body, validated, max_epochs, dedup_key=key, fingerprint=function)
     run_ids = [run.id for run in submission.runs]  # paid in run-seconds; QuotaExceeded rolls them back
     quota = quotas.charge_runs(session, user, submission.benchmark, run_ids, action="submit", what="this submission")
     return SubmitOutcome(submission, None, quota)
@@ -137,6 +143,7 @@ def _create(
     train_fraction: float | None = None,
     *,
     dedup_key: str | None = None,
+    fingerprint: str | None = None,
 ) -> Submission:
     benchmark = validated.benchmark
     seeds = body.seeds or benchmark.default_seeds
@@ -166,6 +173,7 @@ def _create(
         status=RunStatus.QUEUED,
         is_baseline=False,
         dedup_key=dedup_key,
+        fingerprint=fingerprint,
     )
     # Seeds 0..n-1 for every submission: the same seeds across entries make comparisons paired.
     return repo.add_submission(session, submission, list(range(seeds)))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from typing import Any
 
 import torch
@@ -37,6 +38,7 @@ _INIT_SEED = 20240601
 _DATA_SEED = 7
 _BATCH = 4
 _QUANTUM = 2.0**-12
+_global_rng = threading.Lock()
 
 # Size-field path patterns per family ("*": any list index).
 SIZE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -68,6 +70,11 @@ def fingerprint(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: 
     """A hash of what the spec computes on this input (see the module docstring)."""
     spec = parse_spec(spec)
     shape = tuple(int(d) for d in input_shape)
+    with _global_rng:  # the seeds and thread count are the process's: one fingerprint at a time
+        return _fingerprint(spec, shape, num_classes)
+
+
+def _fingerprint(spec: ArchSpec, shape: tuple[int, ...], num_classes: int) -> str:
     threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=[]):
         torch.set_num_threads(1)

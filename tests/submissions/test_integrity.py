@@ -131,6 +131,25 @@ def test_a_duplicate_asking_for_more_seeds_adds_them_and_says_so(client: TestCli
     assert client.get(f"/api/v1/submissions/{sid}").status_code == 200
 
 
+def test_a_spec_that_differs_only_in_ignored_fields_joins_the_entry(
+    client: TestClient, sqlite_settings: Settings
+) -> None:
+    alice, bob = (token_for(sqlite_settings, n) for n in ("alice", "bob"))
+    spec = {"family": "resnet", "layers": [1], "widths": [8], "stem": "cifar", "stem_width": 8}
+    moot = {**spec, "shortcut": "zero_pad"}  # no block changes shape: the shortcut type never acts
+    first = client.post("/api/v1/submissions", json={"name": "r", "spec": spec, "seeds": 1}, headers=alice)
+    assert first.status_code == 201, first.text
+    same = client.post("/api/v1/submissions", json={"name": "r2", "spec": moot, "seeds": 1}, headers=bob)
+    assert same.status_code == 200, same.text
+    assert same.json()["duplicate"]["of"] == first.json()["id"]
+    changed = {**spec, "widths": [12], "stem_width": 12}
+    other = client.post("/api/v1/submissions", json={"name": "r3", "spec": changed, "seeds": 1}, headers=bob)
+    assert other.status_code == 201 and other.json()["duplicate"] is None
+    with session_scope(sqlite_settings.database_url) as session:
+        prints = session.scalars(select(Submission.fingerprint).order_by(Submission.id)).all()
+    assert len(prints) == 2 and None not in prints and prints[0] != prints[1]
+
+
 def test_the_submit_page_says_what_a_duplicate_did(client: TestClient) -> None:
     form = {"name": "web", "spec": '{"preset": "tiny_resnet_digits", "overrides": {}}', "seeds": "3"}
     first = client.post("/submit", data={**form, "csrf_token": csrf(client, "/submit")}, follow_redirects=False)
@@ -261,6 +280,10 @@ def test_a_benchmark_without_its_data_refuses_before_charging(tmp_path: Path, sq
         spent = int(ok.headers["x-quota-limit"]) - int(ok.headers["x-quota-remaining"])
         assert abs(spent - round(float(ok.headers["x-quota-charged"]))) <= 1
         assert [s["benchmark"] for s in client.get("/api/v1/submissions").json()] == ["digits"]
+        study = {"name": "s", "benchmark": "mnist", "base_spec": spec, "axis": "depth", "values": [1, 2]}
+        refused = client.post("/api/v1/studies", json=study, headers=alice)
+        assert refused.status_code == 409 and "archarena data fetch mnist" in refused.json()["detail"]
+        assert client.get("/api/v1/studies").json() == [] and client.get("/api/v1/submissions").json()[0]["id"]
 
 
 def test_run_errors_shown_to_the_public_name_no_server_paths(client: TestClient, sqlite_settings: Settings) -> None:
