@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.core.db.tables import ApiToken, User, WebSession, utcnow
@@ -108,6 +108,27 @@ def add_web_session(session: Session, user_id: int, secret_hash: str, expires_at
     session.add(row)
     session.flush()
     return row
+
+
+def prune_web_sessions(session: Session, user_id: int, now: datetime, *, keep: int) -> None:
+    """Delete the user's ended and expired sessions, then end all but the ``keep`` most recently seen live ones."""
+    session.execute(
+        delete(WebSession)
+        .where(WebSession.user_id == user_id, or_(WebSession.ended_at.is_not(None), WebSession.expires_at <= now))
+        .execution_options(synchronize_session=False)
+    )
+    newest = (
+        select(WebSession.id)
+        .where(WebSession.user_id == user_id)
+        .order_by(WebSession.last_seen_at.desc(), WebSession.id.desc())
+        .limit(keep)
+    )
+    session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.id.not_in(newest))
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def live_web_session(session: Session, secret_hash: str, now: datetime) -> WebSession | None:

@@ -33,6 +33,8 @@ RESERVED_NAMES = frozenset({DEMO_USER, BASELINE_USER, "admin"})
 MIN_PASSWORD = 8
 TOUCH_EVERY = timedelta(minutes=1)  # how fresh a token's last_used_at (and a session's last_seen_at) is kept
 SESSION_LIFETIME = timedelta(days=14)
+MAX_LIVE_SESSIONS = 20
+"""Browsers one user may be logged in on at once; a 21st log-in ends the least recently used."""
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 PASSWORD_SLOTS = 2  # argon2 hashes at once per process
 PASSWORD_WAIT_S = 5.0  # how long a log-in waits for a slot before 503
@@ -196,9 +198,13 @@ def session_secret_hash(secret_key: str, cookie_value: str) -> str:
 
 
 def start_session(session: Session, user: User, secret_key: str) -> str:
-    """A new browser session for the user; returns the cookie value (a random secret, shown to nobody else)."""
+    """A new browser session for the user; returns the cookie value (a random secret, shown to nobody else).
+    The user's ended and expired sessions are deleted, and beyond ``MAX_LIVE_SESSIONS`` the least recently seen
+    ones end: a log-in loop cannot grow the table without bound."""
     value = secrets.token_urlsafe(32)
-    repo.add_web_session(session, user.id, session_secret_hash(secret_key, value), utcnow() + SESSION_LIFETIME)
+    now = utcnow()
+    repo.prune_web_sessions(session, user.id, now, keep=MAX_LIVE_SESSIONS - 1)
+    repo.add_web_session(session, user.id, session_secret_hash(secret_key, value), now + SESSION_LIFETIME)
     return value
 
 

@@ -18,7 +18,15 @@ from app.core.db.session import session_scope
 from app.core.db.tables import AuditEvent, WebSession
 from app.main import create_app
 from app.users.names import name_key
-from app.users.service import InvalidName, create_token, get_or_create_user, set_admin
+from app.users.service import (
+    MAX_LIVE_SESSIONS,
+    InvalidName,
+    create_token,
+    get_or_create_user,
+    session_user,
+    set_admin,
+    start_session,
+)
 from app.web.sessions import CSRF_COOKIE, SESSION_COOKIE
 from tests.accounts.test_accounts import csrf, sign_up
 from tests.submissions.test_api import TINY
@@ -169,3 +177,17 @@ def test_the_cli_refuses_a_lookalike_and_log_in_ignores_case(client: TestClient,
     data = {"name": "Carol", "password": "correct horse", "csrf_token": csrf(client, "/login")}
     assert client.post("/login", data=data, follow_redirects=False).status_code == 303
     assert 'href="/users/carol"' in client.get("/").text
+
+
+def test_a_log_in_loop_keeps_the_session_table_bounded(db_settings: Settings) -> None:
+    settings = db_settings
+    with session_scope(settings.database_url) as session:
+        user = get_or_create_user(session, "looper")
+        first = start_session(session, user, settings.secret_key)
+        for _ in range(MAX_LIVE_SESSIONS + 15):
+            last = start_session(session, user, settings.secret_key)
+        rows = session.scalars(select(WebSession).where(WebSession.user_id == user.id)).all()
+        live = [r for r in rows if r.ended_at is None]
+        assert len(live) == MAX_LIVE_SESSIONS and len(rows) <= MAX_LIVE_SESSIONS + 1
+        assert session_user(session, last, settings.secret_key) is not None
+        assert session_user(session, first, settings.secret_key) is None  # the least recently seen one ended
