@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.core.db.tables import Study
-from app.specs.validation import resolve_benchmark
+from app.specs.validation import platform_specs, resolve_benchmark
 from app.studies import repository as repo
 from app.studies.schemas import BaseIn, StudyIn
 from app.studies.service import create_study
@@ -149,5 +149,6 @@ def seed_studies(session: Session, max_epochs: int | None, benchmark: str | None
         if repo.study_by_name(session, user.id, body.name) is not None:
             continue
         resolve_benchmark(body.benchmark)
-        created.append(create_study(session, user, body, max_epochs=max_epochs, charge_quota=False))
+        with platform_specs():
+            created.append(create_study(session, user, body, max_epochs=max_epochs, charge_quota=False))
     return created

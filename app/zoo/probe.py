@@ -26,6 +26,8 @@ from app.zoo.spec import ArchSpec, parse_spec
 ProbeStatus = Literal["ok", "exceeded", "too_large"]
 DEFAULT_MAX_MEMORY = 4 * 1024**3
 WARM_BATCH = 2
+Projection = tuple[float | None, float | None]
+"""A full-batch step projected from a small one: (wall seconds, this thread's CPU seconds)."""
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,11 @@ class StepTiming:
     """Result of ``probe_train_step``.
 
     ``status``: ``ok`` (``steps`` full-batch steps timed), ``exceeded`` (the budget ran out first;
-    ``seconds_per_step`` is then the best estimate: measured steps, else projected from the small-batch
-    steps) or ``too_large`` (not built: the training memory estimate is over the cap). ``seconds_per_image``
-    = ``seconds_per_step / batch_size``. ``cpu_seconds_per_step``: the same steps in this thread's CPU time
-    (what the step costs an idle core; wall time also counts waiting for a shared one). ``detail`` says what
-    happened in plain words.
+    ``seconds_per_step`` and ``cpu_seconds_per_step`` are then the best estimates: measured steps, else
+    projected from the small-batch steps) or ``too_large`` (not built: the training memory estimate is over
+    the cap). ``seconds_per_image`` = ``seconds_per_step / batch_size``. ``cpu_seconds_per_step``: the same
+    steps in this thread's CPU time (what the step costs an idle core; wall time also counts waiting for a
+    shared one). ``detail`` says what happened in plain words.
     """
 
     status: ProbeStatus
@@ -129,18 +131,16 @@ def probe_train_step(
     m = measure(spec, input_shape, num_classes)
     memory = training_memory_bytes(m, batch_size)
 
-    def result(
-        status: ProbeStatus, done: list[tuple[float, float]], projected: float | None, detail: str
-    ) -> StepTiming:
-        per_step = statistics.median(w for w, _ in done) if done else projected
-        cpu = statistics.median(c for _, c in done) if done else None
+    def result(status: ProbeStatus, done: list[tuple[float, float]], projected: Projection, detail: str) -> StepTiming:
+        per_step = statistics.median(w for w, _ in done) if done else projected[0]
+        cpu = statistics.median(c for _, c in done) if done else projected[1]
         per_image = per_step / batch_size if per_step is not None else None
         elapsed = time.perf_counter() - start
         return StepTiming(status, batch_size, len(done), per_step, per_image, elapsed, deadline_s, memory, detail, cpu)
 
     if memory > max_memory_bytes:
         msg = f"training needs about {memory / 2**30:.1f} GiB, above the {max_memory_bytes / 2**30:.1f} GiB cap"
-        return result("too_large", [], None, msg)
+        return result("too_large", [], (None, None), msg)
     with _threads(threads):
         return _run_probe(spec, input_shape, num_classes, batch_size, steps, start + deadline_s, result)
 
@@ -152,23 +152,26 @@ def _run_probe(
     batch_size: int,
     steps: int,
     deadline: float,
-    result: Callable[[ProbeStatus, list[tuple[float, float]], float | None, str], StepTiming],
+    result: Callable[[ProbeStatus, list[tuple[float, float]], Projection, str], StepTiming],
 ) -> StepTiming:
     def check() -> None:
         if time.perf_counter() > deadline:
             raise _Deadline
 
     done: list[tuple[float, float]] = []
-    projected: float | None = None
+    projected: Projection = (None, None)
     try:
         torch.manual_seed(0)
         model = build_model(spec, input_shape, num_classes).train()
         _install_deadline(model, check)
         step = _stepper(model, input_shape, num_classes)
         step(WARM_BATCH)  # first touch of every buffer, one-off kernel set-up
-        projected = step(WARM_BATCH)[0] * batch_size / WARM_BATCH  # per-step overhead: an overestimate
-        if time.perf_counter() + projected > deadline:
-            return result("exceeded", done, projected, f"a step of {batch_size} images would take ~{projected:.1f} s")
+        wall, cpu = step(WARM_BATCH)
+        scale = batch_size / WARM_BATCH  # per-step overhead scaled too: an overestimate
+        projected = (wall * scale, cpu * scale)
+        # On CPU time: on a busy machine the wall clock runs several times faster than this thread's share.
+        if time.perf_counter() + cpu * scale > deadline:
+            return result("exceeded", done, projected, f"a step of {batch_size} images would take ~{cpu * scale:.1f} s")
         step(batch_size)  # warm-up at full size
         while len(done) < steps:
             if done and time.perf_counter() + done[-1][0] > deadline:

@@ -99,6 +99,9 @@ def test_specs_near_the_budget_are_timed_for_real_and_cheap_ones_are_not() -> No
     print(f"probe: projected {near.projected_run_seconds:.0f} s, measured {measured:.0f} s (ratio {ratio:.2f})")
     assert 0.2 < ratio < 5  # the cost model's worst held-out error is 2.8x; a shared machine adds noise
     assert validate_spec("digits", {"preset": "tiny_resnet_digits"}).probe is None
+    with validation.platform_specs():  # the platform's own specs: the projection alone decides
+        assert validate_spec("digits", pooling(16)).probe is None
+    assert validate_spec("digits", pooling(16)).probe is not None  # and users' specs are timed again after it
 
 
 def test_a_measured_run_over_the_budget_is_refused_naming_the_measurement() -> None:
