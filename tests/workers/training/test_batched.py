@@ -2,13 +2,17 @@
 stays its own.
 
 Tolerance of the equivalence (fp32, CPU, ``assert_same_run``): every loss (each epoch's train and validation
-loss, the final train/test/second-test losses) within ``LOSS_ATOL`` = 1e-4 of the one-by-one run, every
+loss, the final train/test/second-test losses) within ``LOSS_ATOL`` + ``LOSS_RTOL`` × the loss (2e-4 + 0.5 %)
+of the one-by-one run, every
 accuracy within one image of its split. Why not bit for bit: the batched kernels (grouped convolutions,
 batched matmuls, BatchNorm with the member axis folded into the channels) add in another order than one
 model's kernels, so each step differs by float32 rounding (~1e-7 relative) and training carries that forward.
-Measured here (tiny_resnet_digits, 2 epochs, seeds 0-2, the digits recipe without warm-up at lr 1e-2): ≤ 3e-6
-on every loss, no accuracy difference. Any real departure (another seed's data order, shared BatchNorm
-statistics, one gradient clip for all, a lost optimiser state) moves the losses by 1e-2 or more.
+Measured (tiny_resnet_digits, 2 epochs, seeds 0-2, the digits recipe without warm-up at lr 1e-2): ≤ 3e-6
+on every loss on one Intel machine; on an AMD EPYC (its kernels add in yet another order) 2.8e-4 on a test
+loss of 0.083 and 2.9e-3 on a second-test loss of 1.83 (seed 0; seeds 1 and 2 ≤ 1.3e-4), no accuracy
+difference on either: rounding carried forward grows with the loss, hence a relative part. Any real departure
+(another seed's data order, shared BatchNorm statistics, one gradient clip for all, a lost optimiser state)
+moves the losses by 1e-2 or more.
 
 How far rounding carries depends on the training dynamics, not on batching: with the real digits recipe
 (warm-up from lr 6e-5) the one-by-one path itself moves by up to 1.5e-3 in loss between one and two CPU
@@ -41,14 +45,20 @@ from workers.training.graphs import STEP_CACHE
 from workers.training.results import EpochMetrics, Member, TrainingFailed, TrainResult
 from workers.training.train_spec import train, train_batched
 
-LOSS_ATOL = 1e-4
+LOSS_ATOL = 2e-4
+LOSS_RTOL = 5e-3
 REAL_RECIPE_ATOL = 2e-2
 SEEDS = (0, 1, 2)
 Factory = Callable[[], nn.Module]
 
 
 def assert_same_run(
-    single: TrainResult, batched: Outcome, n: dict[str, int], atol: float = LOSS_ATOL, images: int = 1
+    single: TrainResult,
+    batched: Outcome,
+    n: dict[str, int],
+    atol: float = LOSS_ATOL,
+    images: int = 1,
+    rtol: float = LOSS_RTOL,
 ) -> float:
     """``batched`` is ``single`` up to float32 rounding (see the module docstring); returns the largest loss
     gap."""
@@ -58,22 +68,24 @@ def assert_same_run(
     gaps = []
     for name in ("train_loss", "val_loss", "test_loss", "test2_loss"):
         gaps.append(abs(getattr(batched, name) - getattr(single, name)))
-        assert gaps[-1] <= atol, (name, gaps[-1])
+        assert gaps[-1] <= atol + rtol * abs(getattr(single, name)), (name, gaps[-1])
     for name, split in (("train_acc", "train"), ("val_acc", "val"), ("test_acc", "test"), ("test2_acc", "test2")):
         assert abs(getattr(batched, name) - getattr(single, name)) <= images / n[split] + 1e-12, name
     assert len(batched.epochs) == len(single.epochs)
     for a, b in zip(single.epochs, batched.epochs, strict=True):
         assert (a.epoch, a.epochs, a.lr) == (b.epoch, b.epochs, b.lr)
         gaps += [abs(b.train_loss - a.train_loss), abs(b.val_loss - a.val_loss)]
-        assert max(gaps[-2:]) <= atol, (a.epoch, gaps[-2:])
+        assert gaps[-2] <= atol + rtol * a.train_loss and gaps[-1] <= atol + rtol * a.val_loss, (a.epoch, gaps[-2:])
         assert abs(b.val_acc - a.val_acc) <= images / n["val"] + 1e-12
-        assert abs(b.train_acc - a.train_acc) <= images / n["train"] + 1e-12
+        assert abs(b.train_acc - a.train_acc) <= images / n.get("epoch", n["train"]) + 1e-12
     return max(gaps)
 
 
-def sizes(splits: Splits) -> dict[str, int]:
+def sizes(splits: Splits, batch_size: int = 32) -> dict[str, int]:
+    """Images per split, and per epoch of training (whole batches only: an epoch's train accuracy counts those)."""
     assert splits.test2 is not None
-    return {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test), "test2": len(splits.test2)}
+    n = {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test), "test2": len(splits.test2)}
+    return n | {"epoch": len(splits.train) // batch_size * batch_size}
 
 
 # ---------------------------------------------------------------- a zoo preset
@@ -105,7 +117,7 @@ def test_batched_seeds_match_one_by_one(preset_runs: dict[str, object], digits_s
     single, batched = preset_runs["single"], preset_runs["batched"]
     assert isinstance(single, dict) and isinstance(batched, dict)
     gap = max(assert_same_run(single[s], batched[f"run-{s}"], sizes(digits_splits)) for s in SEEDS)
-    print(f"largest loss gap, batched vs one by one: {gap:.2e} (tolerance {LOSS_ATOL:g})")
+    print(f"largest loss gap, batched vs one by one: {gap:.2e} (tolerance {LOSS_ATOL:g} + {LOSS_RTOL:g} × loss)")
     # The seeds really differ from each other, by far more than the tolerance: the comparison has teeth.
     assert abs(single[0].test_loss - single[1].test_loss) > 100 * LOSS_ATOL
 
