@@ -40,6 +40,7 @@ def port_open(host: str, port: int) -> bool:
 def demo_settings(home: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"home": home, "data_dir": home / "data", "max_epochs": 2, "queue": "test"}
     values["measure_processes"] = 0  # in-process apps measure in the request thread: no pool to spawn per test
+    values["transfer_runs"] = False  # downstream runs only where a test asks for them (tests/transfer)
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

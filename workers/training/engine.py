@@ -58,6 +58,7 @@ class _Options:
     cpu_clock: Callable[[], float]
     t_start: float
     should_stop: Callable[[], bool] | None = None
+    on_trained: Callable[[nn.Module], None] | None = None
 
 
 @dataclass
@@ -233,15 +234,20 @@ def train_model(
     compile_model: bool = False,
     cpu_clock: Callable[[], float] = time.perf_counter,
     should_stop: Callable[[], bool] | None = None,
+    on_trained: Callable[[nn.Module], None] | None = None,
 ) -> TrainResult:
     """Train ``model_factory()`` on ``splits`` with ``recipe`` and ``seed`` (see ``train_spec.train``).
+    ``on_trained`` is handed the trained model (unwrapped from ``torch.compile``) once, after the final
+    evaluation: the caller keeps its weights.
 
     ``cpu_clock`` times training epochs on CPU; bench/train_efficiency.py passes ``time.process_time`` so that
     other processes on a shared machine don't distort its ratios. ``should_stop`` is asked between steps (at
     the first step of each epoch, then at most every ``STOP_POLL_S``). Raises ``TrainingFailed`` with kind
     diverged / oom / timeout / invalid_spec / error / stopped.
     """
-    opts = _Options(spec_hash, on_epoch, time_limit_s, compile_model, cpu_clock, time.perf_counter(), should_stop)
+    opts = _Options(
+        spec_hash, on_epoch, time_limit_s, compile_model, cpu_clock, time.perf_counter(), should_stop, on_trained
+    )
     dev = torch.device(device)
     epochs = capped_epochs(recipe, max_epochs)
     progress = _Progress()
@@ -335,10 +341,13 @@ def _train(
         history.append(metrics)
         if opts.on_epoch is not None:
             opts.on_epoch(metrics)
-    return _final_result(
+    result = _final_result(
         model, data, history, recipe, seed, dev, epochs, eval_bs, opts,
         train_seconds=train_seconds, images=images,
     )  # fmt: skip
+    if opts.on_trained is not None:
+        opts.on_trained(getattr(model, "_orig_mod", model))
+    return result
 
 
 @dataclass(frozen=True)

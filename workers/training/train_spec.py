@@ -61,6 +61,7 @@ def train(
     compile_model: bool = False,
     train_fraction: float | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_trained: Callable[[nn.Module], None] | None = None,
 ) -> TrainResult:
     """Train ``spec`` on ``benchmark`` with its fixed recipe and ``seed``; return the final metrics.
 
@@ -74,6 +75,7 @@ def train(
     for every seed and spec; see ``train_subset``) with the same recipe; the result's ``recipe_version`` then
     carries a ``+train<P>%`` suffix. ``should_stop`` is asked between steps (first step of each epoch, then at
     most once a second); when it answers True the run ends with ``TrainingFailed`` kind ``stopped``.
+    ``on_trained`` receives the trained model once, after the final evaluation (the worker stores its weights).
 
     Raises ``TrainingFailed`` (kind ``diverged`` / ``oom`` / ``timeout`` / ``invalid_spec`` / ``error`` /
     ``stopped``).
@@ -92,6 +94,7 @@ def train(
         time_limit_s=time_limit_s,
         compile_model=compile_model,
         should_stop=should_stop,
+        on_trained=on_trained,
     )
     return dataclasses.replace(result, recipe_version=with_train_fraction(result.recipe_version, train_fraction))
 
