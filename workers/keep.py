@@ -15,6 +15,8 @@ from app.core.config import Settings
 from app.core.db.tables import RunKind
 from app.runs.lifecycle import ClaimedRun
 from app.weights.store import run_key, store_for
+from app.zoo.identity import fingerprint
+from app.zoo.spec import parse_spec
 from workers.training.results import TrainResult
 from workers.training.weights import State, cpu_state, state_bytes
 
@@ -48,7 +50,7 @@ def provenance(run: ClaimedRun, result: TrainResult) -> dict[str, str]:
         "task": run.task,
         "seed": str(run.seed),
         "spec_hash": result.spec_hash,
-        "fingerprint": run.fingerprint or "",
+        "fingerprint": run.fingerprint or _fingerprint(run),
         "recipe": recipe,
         "recipe_version": result.recipe_version,
         "input_shape": f"{c}x{h}x{w}",
@@ -56,6 +58,15 @@ def provenance(run: ClaimedRun, result: TrainResult) -> dict[str, str]:
         "code_version": result.code_version,
         "torch_version": result.torch_version,
     }
+
+
+def _fingerprint(run: ClaimedRun) -> str:
+    """The spec's functional fingerprint (``app.zoo.identity``) on the upstream benchmark's input."""
+    benchmark = get_benchmark(run.benchmark)
+    try:
+        return fingerprint(parse_spec(run.spec), benchmark.input_shape, benchmark.num_classes)
+    except ValueError:  # a spec the zoo no longer builds: its weights say so by an empty fingerprint
+        return ""
 
 
 def store_weights(settings: Settings, run: ClaimedRun, result: TrainResult, kept: KeptWeights) -> str | None:

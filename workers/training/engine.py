@@ -58,7 +58,6 @@ class _Options:
     cpu_clock: Callable[[], float]
     t_start: float
     should_stop: Callable[[], bool] | None = None
-    on_trained: Callable[[nn.Module], None] | None = None
 
 
 @dataclass
@@ -237,17 +236,14 @@ def train_model(
     on_trained: Callable[[nn.Module], None] | None = None,
 ) -> TrainResult:
     """Train ``model_factory()`` on ``splits`` with ``recipe`` and ``seed`` (see ``train_spec.train``).
-    ``on_trained`` is handed the trained model (unwrapped from ``torch.compile``) once, after the final
-    evaluation: the caller keeps its weights.
+    ``on_trained`` is handed the trained model once, after the final evaluation: the caller keeps its weights.
 
     ``cpu_clock`` times training epochs on CPU; bench/train_efficiency.py passes ``time.process_time`` so that
     other processes on a shared machine don't distort its ratios. ``should_stop`` is asked between steps (at
     the first step of each epoch, then at most every ``STOP_POLL_S``). Raises ``TrainingFailed`` with kind
     diverged / oom / timeout / invalid_spec / error / stopped.
     """
-    opts = _Options(
-        spec_hash, on_epoch, time_limit_s, compile_model, cpu_clock, time.perf_counter(), should_stop, on_trained
-    )
+    opts = _Options(spec_hash, on_epoch, time_limit_s, compile_model, cpu_clock, time.perf_counter(), should_stop)
     dev = torch.device(device)
     epochs = capped_epochs(recipe, max_epochs)
     progress = _Progress()
@@ -255,7 +251,10 @@ def train_model(
         torch.manual_seed(seed)
         model = _build(model_factory)
         try:
-            return _train(model, splits, recipe, seed, dev, epochs, progress, opts)
+            result = _train(model, splits, recipe, seed, dev, epochs, progress, opts)
+            if on_trained is not None:  # trained in place (``torch.compile`` wraps it, never copies it)
+                on_trained(model)
+            return result
         except torch.cuda.OutOfMemoryError:  # an alias of torch.OutOfMemoryError on torch ≥ 2.5
             pass  # reported below, outside the except block, once the traceback's tensors are released
         except RuntimeError as exc:
@@ -341,13 +340,10 @@ def _train(
         history.append(metrics)
         if opts.on_epoch is not None:
             opts.on_epoch(metrics)
-    result = _final_result(
+    return _final_result(
         model, data, history, recipe, seed, dev, epochs, eval_bs, opts,
         train_seconds=train_seconds, images=images,
     )  # fmt: skip
-    if opts.on_trained is not None:
-        opts.on_trained(getattr(model, "_orig_mod", model))
-    return result
 
 
 @dataclass(frozen=True)
