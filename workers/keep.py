@@ -28,10 +28,13 @@ class KeptWeights:
 
     def __init__(self) -> None:
         self.state: State | None = None
-        self.num_classes: int | None = None
 
     def __call__(self, model: nn.Module) -> None:
         self.state = cpu_state(model)
+
+    def keep_state(self, state: State) -> None:
+        """A batched member's weights, already a one-model state dict on the CPU."""
+        self.state = state
 
 
 def provenance(run: ClaimedRun, result: TrainResult) -> dict[str, str]:

@@ -290,11 +290,16 @@ def run_batched(settings: Settings, runs: list[ClaimedRun], spec: ArchSpec) -> l
     """Train the held runs of one submission as one batched model and record each; members that ran out of
     memory together are trained again one by one."""
     sinks = {run.run_id: EpochSink(settings, run) for run in runs}
+    kept = {run.run_id: KeptWeights() for run in runs}
     started = time.monotonic()
-    outcomes = train_members(settings, runs, spec, sinks)
+    outcomes = train_members(settings, runs, spec, sinks, kept)
     share = (time.monotonic() - started) / len(runs)
     retry = [r for r in runs if len(runs) > 1 and _out_of_memory(outcomes[r.run_id])]
-    results = [record(settings, r, outcomes[r.run_id], sinks[r.run_id], seconds=share) for r in runs if r not in retry]
+    results = [
+        record(settings, r, outcomes[r.run_id], sinks[r.run_id], seconds=share, kept=kept[r.run_id])
+        for r in runs
+        if r not in retry
+    ]
     if retry:
         with Heartbeat(settings, retry):  # the ones still waiting for their turn must not look dead meanwhile
             results += [retry_alone(settings, run, spec, share) for run in retry]
@@ -306,9 +311,15 @@ def _out_of_memory(outcome: TrainOutcome) -> bool:
 
 
 def train_members(
-    settings: Settings, runs: list[ClaimedRun], spec: ArchSpec, sinks: dict[int, EpochSink]
+    settings: Settings,
+    runs: list[ClaimedRun],
+    spec: ArchSpec,
+    sinks: dict[int, EpochSink],
+    kept: dict[int, KeptWeights] | None = None,
 ) -> dict[int, TrainOutcome]:
-    """The batched call, a heartbeat for every held run beside it; every way it can end becomes an outcome."""
+    """The batched call, a heartbeat for every held run beside it; every way it can end becomes an outcome.
+    Each finished member's weights land in ``kept``."""
+    keep = kept or {}
     beat = Heartbeat(settings, runs, hard_limit_s=float(settings.run_hard_time_limit_s))
     checks = {run.run_id: should_stop(settings, run, beat.lost_runs[run.run_id]) for run in runs}
     for run in runs:
@@ -325,6 +336,7 @@ def train_members(
                 max_epochs=settings.max_epochs,
                 time_limit_s=float(settings.run_soft_time_limit_s),
                 should_stop=lambda key: checks[int(key)](),  # type: ignore[call-overload]
+                on_trained=lambda key, state: keep[int(key)].keep_state(state) if int(key) in keep else None,  # type: ignore[call-overload]
             )
     except SoftTimeLimitExceeded:
         timeout = Failure("timeout", f"the runs exceeded the time limit of {settings.run_soft_time_limit_s} s")

@@ -16,8 +16,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# SQLite rebuilds the table: keep it AUTOINCREMENT (ids never reused after a delete), as 0007 made it.
+KEEP = {"sqlite_autoincrement": True}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("runs", schema=None) as batch_op:
+    with op.batch_alter_table("runs", schema=None, table_kwargs=KEEP) as batch_op:
         batch_op.add_column(sa.Column("kind", sa.String(length=16), server_default="upstream", nullable=False))
         batch_op.add_column(sa.Column("task", sa.String(length=64), server_default="", nullable=False))
         batch_op.add_column(sa.Column("parent_run_id", sa.Integer(), nullable=True))
@@ -34,7 +38,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM runs WHERE kind <> 'upstream'")
-    with op.batch_alter_table("runs", schema=None) as batch_op:
+    with op.batch_alter_table("runs", schema=None, table_kwargs=KEEP) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_runs_submission_id_seed_kind_task"), type_="unique")
         batch_op.create_unique_constraint("uq_runs_submission_id_seed", ["submission_id", "seed"])
         batch_op.drop_index(batch_op.f("ix_runs_parent_run_id"))

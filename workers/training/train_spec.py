@@ -111,6 +111,7 @@ def train_batched(
     time_limit_s: float | None = None,
     should_stop: StopCheck | None = None,
     step_mode: str = "auto",
+    on_trained: Callable[[Hashable, dict[str, torch.Tensor]], None] | None = None,
 ) -> dict[Hashable, Outcome]:
     """Train ``spec`` on ``benchmark`` once per member, all members as one batched model; returns, per member
     key, its ``TrainResult`` or its ``TrainingFailed``.
@@ -119,7 +120,8 @@ def train_batched(
     floating-point rounding. ``on_epoch(key, metrics)`` is called per member after each epoch, members in the
     given order; an exception raised by it ends that member only (kind ``stopped``, the exception as
     ``__cause__``). ``should_stop(key)`` is asked between steps (first step of each epoch, then at most once a
-    second); a True ends that member (kind ``stopped``). A member whose loss becomes NaN ends alone (kind
+    second); a True ends that member (kind ``stopped``). ``on_trained(key, state)`` receives each finished
+    member's trained weights (a one-model state dict on the CPU). A member whose loss becomes NaN ends alone (kind
     ``diverged``). ``time_limit_s`` bounds the whole call; a time-out, out-of-memory or unexpected error ends
     every member still training (an ``oom`` may fit one by one: retry those with ``train``). ``step_mode``:
     ``auto`` (a CUDA graph per step on CUDA), ``eager`` or ``cuda_graph``.
@@ -144,6 +146,7 @@ def train_batched(
             should_stop=should_stop,
             time_limit_s=time_limit_s,
             step_mode=step_mode,
+            on_trained=on_trained,
         ),
     )
     return {
