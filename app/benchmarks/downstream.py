@@ -45,6 +45,7 @@ class DownstreamTask:
     input_shape: tuple[int, int, int]
     num_classes: int
     n_train: int
+    n_test: int  # images in the public test split (an accuracy interval's binomial part needs it)
     probe: Recipe
     finetune: Recipe
     loader: Callable[[], Splits]
@@ -115,6 +116,7 @@ _TASKS: tuple[DownstreamTask, ...] = (
         input_shape=(1, 8, 8),
         num_classes=10,
         n_train=288,
+        n_test=224,
         probe=DIGITS_ROT90_PROBE_V1,
         finetune=DIGITS_ROT90_FINETUNE_V1,
         loader=load_digits_rot90,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import StreamingResponse
 
 from app.benchmarks.registry import UnknownBenchmark, get_benchmark
-from app.core.errors import MAX_ID, NOT_FOUND, NotFound
+from app.core.errors import ERROR_RESPONSES, MAX_ID, NOT_FOUND, MessageOut, NotFound
 from app.transfer import service
 from app.transfer.schemas import BenchmarkTransferOut, TransferOut
 from app.web.deps import SessionDep, SettingsDep
@@ -20,8 +20,10 @@ SAFETENSORS = "application/octet-stream"
 WEIGHTS_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {SAFETENSORS: {}}, "description": "The run's trained weights (safetensors, with metadata)."},
     **NOT_FOUND,
-    503: {"description": "The weights store is not answering; retry later."},
+    **ERROR_RESPONSES,
+    503: {"model": MessageOut, "description": "The weights store is not answering; retry later."},
 }
+READ_RESPONSES: dict[int | str, dict[str, object]] = {**NOT_FOUND, **ERROR_RESPONSES}
 
 
 def slug_or_404(slug: str) -> str:
@@ -31,14 +33,14 @@ def slug_or_404(slug: str) -> str:
         raise NotFound(f"benchmark {slug[:64]!r}") from None
 
 
-@router.get("/submissions/{submission_id}/transfer", responses=NOT_FOUND, tags=["submissions"])
+@router.get("/submissions/{submission_id}/transfer", responses=READ_RESPONSES, tags=["submissions"])
 def submission_transfer(submission_id: SubmissionId, session: SessionDep) -> TransferOut:
     """Upstream vs downstream accuracy (linear probe, fine-tune) per downstream task, with 95% intervals, and
     the download link of every run's stored weights."""
     return service.entry_transfer(session, submission_id)
 
 
-@router.get("/benchmarks/{slug}/transfer", responses=NOT_FOUND, tags=["benchmarks"])
+@router.get("/benchmarks/{slug}/transfer", responses=READ_RESPONSES, tags=["benchmarks"])
 def benchmark_transfer(slug: str, session: SessionDep) -> list[BenchmarkTransferOut]:
     """Every entry's upstream and downstream accuracy on each downstream task of the benchmark."""
     return service.benchmark_transfer(session, slug_or_404(slug))

@@ -59,7 +59,7 @@ def _task_runs(submission: Submission, task: DownstreamTask, kind: str) -> list[
 
 
 def _task_out(submission: Submission, task: DownstreamTask, upstream: ScoreOut | None) -> TaskTransferOut:
-    n_test = len(task.load().test)
+    n_test = task.n_test
     runs = [r for r in submission.transfer_runs if r.task == task.slug]
     return TaskTransferOut(
         task=task.slug,
@@ -111,7 +111,7 @@ def benchmark_transfer(session: Session, slug: str) -> list[BenchmarkTransferOut
     refs: dict[str, NoiseReference] = {}
     out = []
     for task in tasks_for(slug):
-        n_test = len(task.load().test)
+        n_test = task.n_test
         points = []
         for s in entries:
             if s.recipe_version not in refs:

@@ -27,7 +27,7 @@ def test_digits_declares_the_rotated_digits_pair() -> None:
     assert [t.slug for t in tasks_for("digits")] == ["digits_rot90"]
     splits = TASK.load()
     assert len(splits.train) == TASK.n_train == 288 and splits.test2 is None
-    assert len(splits.test) == DIGITS.n_test and splits.train.x.shape[1:] == DIGITS.input_shape
+    assert len(splits.test) == TASK.n_test == DIGITS.n_test and splits.train.x.shape[1:] == DIGITS.input_shape
     upright = DIGITS.load()
     assert not np.array_equal(splits.test.x, upright.test.x)
     assert (splits.test.y == upright.test.y).all()  # the same images, turned: labels in the same order
