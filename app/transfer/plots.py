@@ -8,6 +8,8 @@ from typing import Any
 from app.transfer.schemas import BenchmarkTransferOut, ScoreOut, TransferPointOut
 from app.web.figures import AXIS, LAYOUT, Figure, color, scatter
 
+# Accuracies on the whole scale, so that the chart reads the same however few entries it has.
+PERCENT: dict[str, Any] = {"tickformat": ".0%", "range": [0.0, 1.02]}
 KINDS = {"probe": ("linear probe", "circle"), "finetune": ("fine-tune", "diamond")}
 
 
@@ -50,8 +52,8 @@ def transfer_figure(data: BenchmarkTransferOut) -> dict[str, Any]:
             )  # fmt: skip
     fig.update_layout(
         LAYOUT,
-        xaxis={**AXIS, "title": {"text": "upstream test accuracy (mean over seeds)"}, "tickformat": ".0%"},
-        yaxis={**AXIS, "title": {"text": f"{data.title}: test accuracy (bars: 95% interval)"}, "tickformat": ".0%"},
+        xaxis={**AXIS, **PERCENT, "title": {"text": "upstream test accuracy (mean over seeds)"}},
+        yaxis={**AXIS, **PERCENT, "title": {"text": "downstream test accuracy (bars: 95%)"}},
     )
     return fig.to_plotly_json()
 
