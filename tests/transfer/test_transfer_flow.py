@@ -13,6 +13,7 @@ from app.core.db.migrate import upgrade
 from app.core.db.session import session_scope
 from app.core.db.tables import OutboxMessage, Run, Submission
 from app.main import create_app
+from app.runs.repository import requeue_runs
 from app.submissions.schemas import SubmissionIn
 from app.submissions.service import create_submission
 from app.users.service import get_or_create_user
@@ -99,6 +100,22 @@ def test_upstream_and_downstream_accuracy_and_weights(trained: tuple[Settings, i
         assert chart.status_code == 200 and 'id="transfer-digits_rot90"' in chart.text and "quarter turn" in chart.text
         (board,) = client.get("/api/v1/benchmarks/digits/transfer").json()
         assert [e["id"] for e in board["entries"]] == [sub_id] and board["entries"][0]["probe"]["n"] == 2
+
+
+def test_a_re_run_queues_its_downstream_runs_again_without_duplicates(trained: tuple[Settings, int]) -> None:
+    settings, sub_id = trained
+    with session_scope(settings.database_url) as session:
+        first = session.scalar(select(Run).where(Run.submission_id == sub_id, Run.kind == "upstream", Run.seed == 0))
+        assert first is not None
+        before = {r.id: r.status for r in session.scalars(select(Run).where(Run.parent_run_id == first.id))}
+        assert requeue_runs(session, [first.id]) == [first.id]
+        first_id = first.id
+    assert execute_run(settings, first_id) == "finished"
+    with session_scope(settings.database_url) as session:
+        after = {r.id: r.status for r in session.scalars(select(Run).where(Run.parent_run_id == first_id))}
+    assert set(before.values()) == {"finished"} and after == dict.fromkeys(before, "queued")
+    for run_id in after:
+        assert execute_run(settings, run_id) == "finished"
 
 
 def test_missing_weights_are_a_clear_404(trained: tuple[Settings, int]) -> None:
