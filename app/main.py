@@ -29,6 +29,8 @@ from app.studies.api import router as studies_api
 from app.studies.pages import router as studies_pages
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
+from app.transfer.api import router as transfer_api
+from app.transfer.pages import router as transfer_pages
 from app.web.apidocs import install_api_docs
 from app.web.errors import install_error_handlers
 from app.web.inputguard import InputGuardMiddleware
@@ -49,7 +51,7 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 ROUTERS = (
     about_pages, leaderboard_api, submissions_api, leaderboard_pages, overall_routes, submission_pages,
     moderation_api, moderation_pages, compare_api, compare_pages, queue_pages, studies_api, studies_pages,
-    account_pages,
+    account_pages, transfer_api, transfer_pages,
 )  # fmt: skip
 
 

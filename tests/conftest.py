@@ -40,6 +40,7 @@ def port_open(host: str, port: int) -> bool:
 def demo_settings(home: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"home": home, "data_dir": home / "data", "max_epochs": 2, "queue": "test"}
     values["measure_processes"] = 0  # in-process apps measure in the request thread: no pool to spawn per test
+    values["transfer_runs"] = False  # downstream runs only where a test asks for them (tests/transfer)
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -96,6 +97,67 @@ def redis_url() -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+S3_ENDPOINT_ENV = "ARCHARENA_TEST_S3_ENDPOINT"  # .ci/run starts moto's server and exports it
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def _s3_answers(endpoint: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(endpoint, timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-speaking server: the one .ci/run started (``ARCHARENA_TEST_S3_ENDPOINT``), else moto's standalone
+    server started here for the session (readiness by polling). Its fake credentials go into the environment."""
+    import subprocess
+    import sys
+    import time
+
+    for key, value in S3_CREDENTIALS.items():
+        os.environ.setdefault(key, value)
+    given = os.environ.get(S3_ENDPOINT_ENV)
+    if given:
+        if not _s3_answers(given):
+            service_missing(f"the S3 server at {given}", "python -m moto.server -H 127.0.0.1 -p PORT")
+        yield given
+        return
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        service_missing("an S3-speaking server (moto)", "pip install 'moto[server]' (the dev extra)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not _s3_answers(endpoint):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("moto's S3 server did not start")
+            time.sleep(0.1)
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def s3_url(s3_endpoint: str) -> str:
+    """A fresh bucket on the S3 server; the weights store URL of a prefix in it."""
+    import s3fs
+
+    bucket = f"archarena-test-{secrets.token_hex(4)}"
+    s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_endpoint}).mkdir(bucket)
+    return f"s3://{bucket}/weights"
 
 
 @pytest.fixture

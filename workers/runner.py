@@ -23,14 +23,19 @@ import torch
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.benchmarks.downstream import get_task
 from app.benchmarks.registry import get_benchmark
 from app.core.config import Settings
 from app.core.db.session import session_scope
+from app.core.db.tables import RunKind
 from app.runs import lifecycle
 from app.runs.lifecycle import BatchPolicy, Candidate, Claim, ClaimedRun
+from app.weights.store import WeightsMissing, store_for
 from app.zoo.spec import ArchSpec, SpecError, parse_spec
+from workers.keep import KeptWeights, store_weights
 from workers.training.results import EpochMetrics, Member, TrainingFailed, TrainResult
 from workers.training.train_spec import can_batch, members_that_fit, train, train_batched
+from workers.training.transfer import train_transfer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -80,9 +85,10 @@ def execute_run(settings: Settings, run_id: int) -> str:
         return summarize(run_batched(settings, claim.runs, spec))
     (run,) = claim.runs
     sink = EpochSink(settings, run)
+    kept = KeptWeights()
     started = time.monotonic()
-    outcome = train_run(settings, run, spec, sink)
-    return record(settings, run, outcome, sink, seconds=time.monotonic() - started)
+    outcome = train_run(settings, run, spec, sink, kept)
+    return record(settings, run, outcome, sink, seconds=time.monotonic() - started, kept=kept)
 
 
 def summarize(results: Sequence[str]) -> str:
@@ -174,6 +180,8 @@ def batch_policy(settings: Settings, device: str) -> BatchPolicy | None:
 
 
 def _members(settings: Settings, device: str, candidate: Candidate) -> int:
+    if candidate.kind != RunKind.UPSTREAM:  # a downstream run trains alone, from its own upstream weights
+        return 0
     try:
         spec, benchmark = parse_spec(candidate.spec), get_benchmark(candidate.benchmark)
         options: dict[str, Any] = {"data_dir": settings.data_dir, "train_fraction": candidate.train_fraction}
@@ -210,12 +218,18 @@ def should_stop(settings: Settings, run: ClaimedRun, lost: threading.Event) -> C
     return check
 
 
-def train_run(settings: Settings, run: ClaimedRun, spec: ArchSpec, sink: EpochSink) -> TrainOutcome:
-    """Train with a heartbeat beside; every way it can end becomes an outcome (nothing escapes)."""
+def train_run(
+    settings: Settings, run: ClaimedRun, spec: ArchSpec, sink: EpochSink, kept: KeptWeights | None = None
+) -> TrainOutcome:
+    """Train with a heartbeat beside; every way it can end becomes an outcome (nothing escapes). The trained
+    weights land in ``kept``."""
     beat = Heartbeat(settings, run, hard_limit_s=float(settings.run_hard_time_limit_s))
     sink.lost = beat.lost
+    kept = kept if kept is not None else KeptWeights()
     try:
         with beat:
+            if run.kind != RunKind.UPSTREAM:
+                return transfer_run(settings, run, spec, sink, beat, kept)
             return train(
                 spec,
                 get_benchmark(run.benchmark),
@@ -227,6 +241,7 @@ def train_run(settings: Settings, run: ClaimedRun, spec: ArchSpec, sink: EpochSi
                 time_limit_s=float(settings.run_soft_time_limit_s),
                 train_fraction=run.train_fraction,
                 should_stop=should_stop(settings, run, beat.lost),
+                on_trained=kept,
             )
     except RunLost as exc:
         return exc
@@ -239,6 +254,32 @@ def train_run(settings: Settings, run: ClaimedRun, spec: ArchSpec, sink: EpochSi
         return Failure("error", f"{type(exc).__name__}: {exc}")
 
 
+def transfer_run(
+    settings: Settings, run: ClaimedRun, spec: ArchSpec, sink: EpochSink, beat: Heartbeat, kept: KeptWeights
+) -> TrainOutcome:
+    """A downstream run: its upstream run's weights from the store, then the task's probe or fine-tune."""
+    if run.parent_weights_key is None:
+        return Failure("error", "the upstream run has no stored weights to start from")
+    try:
+        weights = store_for(settings).get(run.parent_weights_key)
+    except WeightsMissing:
+        return Failure("error", "the upstream run's weights are missing from the weights store")
+    return train_transfer(
+        spec,
+        get_benchmark(run.benchmark),
+        get_task(run.task),
+        run.kind,
+        run.seed,
+        weights,
+        device=pick_device(settings.device),
+        on_epoch=sink,
+        max_epochs=settings.max_epochs,
+        time_limit_s=float(settings.run_soft_time_limit_s),
+        should_stop=should_stop(settings, run, beat.lost),
+        on_trained=kept,
+    )
+
+
 def outcome_of(run: ClaimedRun, failure: TrainingFailed) -> TrainOutcome:
     if failure.kind == "stopped":  # the run is no longer ours to write (lost, or its submission deleted)
         return RunLost(f"run {run.run_id} stopped: {failure.message}")
@@ -249,11 +290,16 @@ def run_batched(settings: Settings, runs: list[ClaimedRun], spec: ArchSpec) -> l
     """Train the held runs of one submission as one batched model and record each; members that ran out of
     memory together are trained again one by one."""
     sinks = {run.run_id: EpochSink(settings, run) for run in runs}
+    kept = {run.run_id: KeptWeights() for run in runs}
     started = time.monotonic()
-    outcomes = train_members(settings, runs, spec, sinks)
+    outcomes = train_members(settings, runs, spec, sinks, kept)
     share = (time.monotonic() - started) / len(runs)
     retry = [r for r in runs if len(runs) > 1 and _out_of_memory(outcomes[r.run_id])]
-    results = [record(settings, r, outcomes[r.run_id], sinks[r.run_id], seconds=share) for r in runs if r not in retry]
+    results = [
+        record(settings, r, outcomes[r.run_id], sinks[r.run_id], seconds=share, kept=kept[r.run_id])
+        for r in runs
+        if r not in retry
+    ]
     if retry:
         with Heartbeat(settings, retry):  # the ones still waiting for their turn must not look dead meanwhile
             results += [retry_alone(settings, run, spec, share) for run in retry]
@@ -265,9 +311,15 @@ def _out_of_memory(outcome: TrainOutcome) -> bool:
 
 
 def train_members(
-    settings: Settings, runs: list[ClaimedRun], spec: ArchSpec, sinks: dict[int, EpochSink]
+    settings: Settings,
+    runs: list[ClaimedRun],
+    spec: ArchSpec,
+    sinks: dict[int, EpochSink],
+    kept: dict[int, KeptWeights] | None = None,
 ) -> dict[int, TrainOutcome]:
-    """The batched call, a heartbeat for every held run beside it; every way it can end becomes an outcome."""
+    """The batched call, a heartbeat for every held run beside it; every way it can end becomes an outcome.
+    Each finished member's weights land in ``kept``."""
+    keep = kept or {}
     beat = Heartbeat(settings, runs, hard_limit_s=float(settings.run_hard_time_limit_s))
     checks = {run.run_id: should_stop(settings, run, beat.lost_runs[run.run_id]) for run in runs}
     for run in runs:
@@ -284,6 +336,7 @@ def train_members(
                 max_epochs=settings.max_epochs,
                 time_limit_s=float(settings.run_soft_time_limit_s),
                 should_stop=lambda key: checks[int(key)](),  # type: ignore[call-overload]
+                on_trained=lambda key, state: keep[int(key)].keep_state(state) if int(key) in keep else None,  # type: ignore[call-overload]
             )
     except SoftTimeLimitExceeded:
         timeout = Failure("timeout", f"the runs exceeded the time limit of {settings.run_soft_time_limit_s} s")
@@ -310,20 +363,33 @@ def retry_alone(settings: Settings, run: ClaimedRun, spec: ArchSpec, used_s: flo
         return "skipped"
     log.info("run %s ran out of memory in a batch: training it alone", run.run_id)
     sink = EpochSink(settings, run)
+    kept = KeptWeights()
     started = time.monotonic()
-    outcome = train_run(settings, run, spec, sink)
-    return record(settings, run, outcome, sink, seconds=used_s + time.monotonic() - started)
+    outcome = train_run(settings, run, spec, sink, kept)
+    return record(settings, run, outcome, sink, seconds=used_s + time.monotonic() - started, kept=kept)
 
 
 # ---------------------------------------------------------------------------------------------------- recording
 
 
-def record(settings: Settings, run: ClaimedRun, outcome: TrainOutcome, sink: EpochSink, *, seconds: float = 0.0) -> str:
+def record(
+    settings: Settings,
+    run: ClaimedRun,
+    outcome: TrainOutcome,
+    sink: EpochSink,
+    *,
+    seconds: float = 0.0,
+    kept: KeptWeights | None = None,
+) -> str:
     """Store the outcome once, through database blips (the epoch rows not yet stored go first); ``seconds``
-    is what the run used (settles its quota charge)."""
+    is what the run used (settles its quota charge). A finished run's weights (``kept``) go to the weights
+    store first; its result then names their key, and an upstream run's downstream runs are queued with it."""
     if isinstance(outcome, RunLost):
         log.warning("%s: stopping without writing", outcome)
         return "skipped"
+    result = asdict(outcome) if isinstance(outcome, TrainResult) else {}
+    if isinstance(outcome, TrainResult) and kept is not None:
+        result["weights_key"] = store_weights(settings, run, outcome, kept)
 
     def store() -> bool:
         rows = sink.pending()
@@ -333,7 +399,9 @@ def record(settings: Settings, run: ClaimedRun, outcome: TrainOutcome, sink: Epo
             if isinstance(outcome, Failure):
                 stored = lifecycle.fail(session, run, outcome.kind, outcome.message, seconds=seconds)
             else:
-                stored = lifecycle.finish(session, run, asdict(outcome), seconds=seconds)
+                stored = lifecycle.finish(
+                    session, run, result, seconds=seconds, queue_downstream=settings.transfer_runs
+                )
         sink.stored(len(rows))
         return stored
 

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     batch_seeds: bool = True
     batch_on_cpu: bool = False
     worker_memory_mb: int | None = Field(default=None, ge=1)
+    # Where every run's trained weights go (safetensors): a local folder (default: <data dir>/weights) or
+    # s3://bucket/prefix; the endpoint of an S3-speaking server other than AWS (MinIO), if any.
+    weights_url: str = ""
+    weights_s3_endpoint: str | None = None
+    # Queue the downstream runs (linear probe, fine-tune) of a benchmark's downstream tasks when one of its runs
+    # finishes with stored weights.
+    transfer_runs: bool = True
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -102,6 +109,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.home / 'archarena.sqlite3').resolve()}"
         if not self.broker_url:
             self.broker_url = f"sqla+sqlite:///{(self.home / 'broker.sqlite3').resolve()}"
+        if not self.weights_url:
+            self.weights_url = str((self.data_dir / "weights").resolve())
         self._check_secret()
         if self.measure_concurrency is None:
             self.measure_concurrency = 2 * max(1, self.measure_processes)

@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.benchmarks.downstream import TRANSFER_KINDS, get_task, tasks_for
 from app.benchmarks.recipes import capped_epochs
 from app.benchmarks.registry import get_benchmark
-from app.core.db.tables import PLATFORM_FAULTS, Run, RunStatus
+from app.core.db.tables import PLATFORM_FAULTS, Run, RunKind, RunStatus
 from app.core.queue import fairness
 from app.runs import repository as repo
 
@@ -42,6 +43,7 @@ RESULT_FIELDS = (
     "recipe_version",
     "code_version",
     "torch_version",
+    "weights_key",
 )
 
 
@@ -57,6 +59,10 @@ class ClaimedRun:
     train_fraction: float | None
     epochs: int
     worker: str
+    kind: str = RunKind.UPSTREAM
+    task: str = ""  # a downstream run's task (``app.benchmarks.downstream``)
+    parent_weights_key: str | None = None  # where the upstream run's weights are, for a downstream run
+    fingerprint: str | None = None  # the submission's functional fingerprint (stored with the weights)
 
 
 def claim(session: Session, run_id: int, *, worker: str, device: str, max_epochs: int | None) -> ClaimedRun | None:
@@ -73,9 +79,14 @@ def claim(session: Session, run_id: int, *, worker: str, device: str, max_epochs
 
 def _held(session: Session, run: Run, worker: str, max_epochs: int | None) -> ClaimedRun:
     """A run this worker just claimed: its epoch count fixed, and what training needs."""
-    epochs = capped_epochs(get_benchmark(run.submission.benchmark).recipe, max_epochs)
+    if run.kind == RunKind.UPSTREAM:
+        recipe = get_benchmark(run.submission.benchmark).recipe
+    else:
+        recipe = get_task(run.task).recipe(run.kind)
+    epochs = capped_epochs(recipe, max_epochs)
     repo.set_run_fields(session, run.id, epochs_total=epochs)
     submission = run.submission
+    parent_key = repo.get_weights_key(session, run.parent_run_id) if run.parent_run_id is not None else None
     return ClaimedRun(
         run_id=run.id,
         submission_id=submission.id,
@@ -85,6 +96,10 @@ def _held(session: Session, run: Run, worker: str, max_epochs: int | None) -> Cl
         train_fraction=submission.train_fraction,
         epochs=epochs,
         worker=worker,
+        kind=run.kind,
+        task=run.task,
+        parent_weights_key=parent_key,
+        fingerprint=submission.fingerprint,
     )
 
 
@@ -99,6 +114,7 @@ class Candidate:
     benchmark: str
     train_fraction: float | None
     queued: int
+    kind: str = RunKind.UPSTREAM
 
 
 BatchPolicy = Callable[[Candidate], int]
@@ -127,7 +143,13 @@ def peek_next(session: Session) -> Candidate | None:
     siblings = repo.queued_sibling_ids(session, run.submission_id, run.id)
     submission = run.submission
     return Candidate(
-        run.id, submission.id, submission.spec, submission.benchmark, submission.train_fraction, 1 + len(siblings)
+        run.id,
+        submission.id,
+        submission.spec,
+        submission.benchmark,
+        submission.train_fraction,
+        1 + len(siblings),
+        kind=run.kind,
     )
 
 
@@ -161,16 +183,43 @@ def store_epochs(session: Session, run: ClaimedRun, rows: list[dict[str, Any]]) 
     return all(repo.record_epoch(session, run.run_id, run.worker, row) for row in rows)
 
 
-def finish(session: Session, run: ClaimedRun, result: dict[str, Any], *, seconds: float | None = None) -> bool:
+def finish(
+    session: Session,
+    run: ClaimedRun,
+    result: dict[str, Any],
+    *,
+    seconds: float | None = None,
+    queue_downstream: bool = True,
+) -> bool:
     """Store the final result; False when the run is no longer this worker's. The run's quota charge is
-    settled with ``seconds`` (default: the result's wall seconds)."""
+    settled with ``seconds`` (default: the result's wall seconds). An upstream run whose weights were stored
+    (``result["weights_key"]``) queues its benchmark's downstream runs in the same transaction (unless
+    ``queue_downstream`` is off: ``ARCHARENA_TRANSFER_RUNS=0``)."""
     values = {key: result[key] for key in RESULT_FIELDS if key in result}
     stored = repo.finish_run(session, run.run_id, run.worker, RunStatus.FINISHED, values)
     if stored:
         used = seconds if seconds is not None else float(result.get("wall_seconds") or 0.0)
         repo.settle_charge(session, run.run_id, used, RunStatus.FINISHED)
+        if queue_downstream and run.kind == RunKind.UPSTREAM and values.get("weights_key"):
+            queue_transfer(session, run.run_id)
     repo.refresh_submission_status(session, run.submission_id)
     return stored
+
+
+def queue_transfer(session: Session, run_id: int) -> list[int]:
+    """Queue a linear probe and a fine-tune per downstream task of the run's benchmark, from its weights (the
+    platform's runs: nobody's quota pays them). Returns their ids."""
+    parent = repo.get_run(session, run_id)
+    assert parent is not None
+    submission = parent.submission
+    plan = []
+    for task in tasks_for(submission.benchmark):
+        for kind in TRANSFER_KINDS:
+            projected = None
+            if submission.train_s_per_image is not None:
+                projected = submission.train_s_per_image * task.n_train * task.recipe(kind).epochs
+            plan.append((task.slug, kind, projected))
+    return repo.queue_transfer_runs(session, parent, plan) if plan else []
 
 
 def fail(session: Session, run: ClaimedRun, kind: str, message: str, *, seconds: float = 0.0) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.benchmarks.recipes import epochs_in_version
 from app.benchmarks.registry import UnknownBenchmark, get_benchmark
-from app.core.db.tables import EpochMetric, QuotaCharge, Run, RunStatus, Submission, utcnow
+from app.core.db.tables import EpochMetric, QuotaCharge, Run, RunKind, RunStatus, Submission, utcnow
 from app.core.queue.outbox import enqueue_runs
 
 # Every per-run field a training attempt writes: a re-queued run starts from nothing, as a new one does.
@@ -35,6 +35,7 @@ _FRESH_RUN: dict[str, Any] = {
     "recipe_version": None,
     "code_version": None,
     "torch_version": None,
+    "weights_key": None,
 }
 
 
@@ -83,6 +84,41 @@ def add_runs(session: Session, submission: Submission, seeds: Sequence[int]) -> 
     return ids
 
 
+def queue_transfer_runs(session: Session, parent: Run, plan: Sequence[tuple[str, str, float | None]]) -> list[int]:
+    """Downstream runs of a finished upstream run, one per (task, kind, projected seconds) of ``plan``, queued
+    with their outbox rows in the caller's transaction. A run already there (the same upstream seed finished
+    again after a re-run) is queued afresh rather than duplicated."""
+    ids: list[int] = []
+    for task, kind, projected in plan:
+        existing = session.scalar(
+            select(Run).where(
+                Run.submission_id == parent.submission_id, Run.seed == parent.seed, Run.kind == kind, Run.task == task
+            )
+        )
+        if existing is not None:
+            if existing.status in RunStatus.DONE:
+                ids += requeue_runs(session, [existing.id])
+            continue
+        run = Run(
+            submission_id=parent.submission_id,
+            seed=parent.seed,
+            kind=kind,
+            task=task,
+            parent_run_id=parent.id,
+            status=RunStatus.QUEUED,
+            projected_seconds=projected,
+        )
+        session.add(run)
+        session.flush()
+        ids.append(run.id)
+        enqueue_runs(session, [run.id])
+    return ids
+
+
+def get_weights_key(session: Session, run_id: int) -> str | None:
+    return session.scalar(select(Run.weights_key).where(Run.id == run_id))
+
+
 def claim_run(session: Session, run_id: int, *, worker: str, device: str) -> bool:
     """Claim a queued run with an UPDATE guarded on its status. Exactly one caller wins; a run that is
     running elsewhere or already done is left alone, so a task delivered twice trains once."""
@@ -109,11 +145,16 @@ def claim_run(session: Session, run_id: int, *, worker: str, device: str) -> boo
 
 
 def queued_sibling_ids(session: Session, submission_id: int, other_than: int) -> list[int]:
-    """The submission's other queued runs, by seed."""
+    """The submission's other queued runs of its own benchmark (downstream runs train one by one), by seed."""
     return list(
         session.scalars(
             select(Run.id)
-            .where(Run.submission_id == submission_id, Run.status == RunStatus.QUEUED, Run.id != other_than)
+            .where(
+                Run.submission_id == submission_id,
+                Run.kind == RunKind.UPSTREAM,
+                Run.status == RunStatus.QUEUED,
+                Run.id != other_than,
+            )
             .order_by(Run.seed)
         )
     )
@@ -182,13 +223,16 @@ def settle_charge(session: Session, run_id: int, seconds: float, outcome: str) -
 
 
 def refresh_submission_status(session: Session, submission_id: int) -> str:
-    """Recompute a submission's status from its runs. The submission's row is locked first: two workers that
+    """Recompute a submission's status from its runs (its own seeds: downstream runs do not reopen a finished
+    entry). The submission's row is locked first: two workers that
     finish the last two runs at once would otherwise each count the other's run as still running (neither sees
     the other's uncommitted write) and leave the submission 'running' for good. Under the lock, the second
     one's count sees the first one's committed finish."""
     lock_submission(session, submission_id)
     rows = session.execute(
-        select(Run.status, func.count()).where(Run.submission_id == submission_id).group_by(Run.status)
+        select(Run.status, func.count())
+        .where(Run.submission_id == submission_id, Run.kind == RunKind.UPSTREAM)
+        .group_by(Run.status)
     ).all()
     counts = {status: n for status, n in rows}
     status = aggregate_status(counts)

@@ -19,6 +19,7 @@ from app.quotas.service import QuotaExceeded, fresh_quota, quota_for
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
 from app.submissions.specform import family_forms
+from app.transfer.pages import entry_context as transfer_context
 from app.users.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.web import sessions as accounts_web
 from app.web.deps import SessionDep, SettingsDep, WebUserDep
@@ -68,6 +69,7 @@ def submission_page(
         "joined": _joined_message(stored, added),
         "max_seeds": get_benchmark(stored.benchmark).max_seeds,
         **moderation_context(session, stored, web_user),
+        **transfer_context(session, stored.id),
     }
     return accounts_web.render_form_page(request, "submission.html", context)
 

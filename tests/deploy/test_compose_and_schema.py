@@ -29,6 +29,8 @@ SECRETS = {
     "REDIS_PASSWORD": "redis-pass",
     "FLOWER_BASIC_AUTH": "admin:flower-pass",
     "ARCHARENA_DOMAIN": "arena.example.org",
+    "MINIO_ROOT_PASSWORD": "minio-pass",
+    "WEIGHTS_SECRET_KEY": "weights-secret",
 }
 
 
@@ -54,7 +56,26 @@ def test_docker_compose_config_is_valid(tmp_path: Path) -> None:
     done = compose(tmp_path, "config", "-q", env=SECRETS)
     assert done.returncode == 0, done.stderr
     services = compose(tmp_path, "config", "--services", env=SECRETS).stdout.split()
-    assert {"postgres", "redis", "migrate", "web", "worker-gpu0", "flower", "caddy"} <= set(services)
+    assert {"postgres", "redis", "migrate", "web", "worker-gpu0", "flower", "caddy", "minio", "minio-setup"} <= set(
+        services
+    )
+
+
+def test_compose_keeps_weights_in_minio(tmp_path: Path) -> None:
+    import json
+
+    done = compose(tmp_path, "config", "--format", "json", env=SECRETS)
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    assert services["minio"].get("ports", []) == [] and "weights" in str(services["minio"]["volumes"])
+    setup = " ".join(services["minio-setup"]["command"])
+    assert "mc mb --ignore-existing arena/archarena-weights" in setup and "archarena-weights" in setup
+    for name in ("web", "worker-gpu0"):
+        env = services[name]["environment"]
+        assert env["ARCHARENA_WEIGHTS_URL"].startswith("s3://archarena-weights/")
+        assert env["ARCHARENA_WEIGHTS_S3_ENDPOINT"] == "http://minio:9000"
+        assert env["AWS_SECRET_ACCESS_KEY"] == SECRETS["WEIGHTS_SECRET_KEY"]
+        assert services[name]["depends_on"]["minio-setup"]["condition"] == "service_completed_successfully"
 
 
 @pytest.mark.parametrize("missing", sorted(SECRETS))
@@ -85,7 +106,13 @@ def test_compose_puts_tls_in_front_and_keeps_the_rest_private(tmp_path: Path) ->
         assert SECRETS["REDIS_PASSWORD"] in env["ARCHARENA_BROKER_URL"]
     assert "--requirepass" in services["redis"]["command"]
     text = (ROOT / "docker-compose.yml").read_text()
-    for default in ("POSTGRES_PASSWORD:-", "REDIS_PASSWORD:-", "FLOWER_BASIC_AUTH:-", "SECRET_KEY:-"):
+    for default in (
+        "POSTGRES_PASSWORD:-",
+        "REDIS_PASSWORD:-",
+        "FLOWER_BASIC_AUTH:-",
+        "SECRET_KEY:-",
+        "MINIO_ROOT_PASSWORD:-",
+    ):
         assert default not in text  # no default to fall back on
 
 

@@ -46,6 +46,7 @@ class Stack:
             "ARCHARENA_HOME": str(home),
             "ARCHARENA_DATA_DIR": str(home / "data"),
             "OMP_NUM_THREADS": "1",
+            "ARCHARENA_TRANSFER_RUNS": "0",  # downstream runs only where a test asks for them
             **env,
         }
         self.procs: list[tuple[subprocess.Popen[bytes], Path]] = []

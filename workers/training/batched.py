@@ -69,6 +69,8 @@ class BatchOptions:
     reuse_step_state: bool | None = None
     cpu_clock: Callable[[], float] = time.perf_counter
     t_start: float = field(default_factory=time.perf_counter)
+    # Handed each finished member's key and trained weights (a one-model state dict, on the CPU), once.
+    on_trained: Callable[[Hashable, dict[str, torch.Tensor]], None] | None = None
 
 
 @dataclass
@@ -366,6 +368,9 @@ class _BatchedRun:
         for j, lane in enumerate(self.alive):
             got = {name: scores[name][j] for name in names}
             lane.outcome = _result(lane, got, self, step.mode, step.capture_seconds)
+            if self.opts.on_trained is not None:
+                state = self.state.stacked.member_state(j)
+                self.opts.on_trained(lane.member.key, {k: v.to("cpu").clone().contiguous() for k, v in state.items()})
         self.alive = []
 
 

@@ -233,8 +233,10 @@ def train_model(
     compile_model: bool = False,
     cpu_clock: Callable[[], float] = time.perf_counter,
     should_stop: Callable[[], bool] | None = None,
+    on_trained: Callable[[nn.Module], None] | None = None,
 ) -> TrainResult:
     """Train ``model_factory()`` on ``splits`` with ``recipe`` and ``seed`` (see ``train_spec.train``).
+    ``on_trained`` is handed the trained model once, after the final evaluation: the caller keeps its weights.
 
     ``cpu_clock`` times training epochs on CPU; bench/train_efficiency.py passes ``time.process_time`` so that
     other processes on a shared machine don't distort its ratios. ``should_stop`` is asked between steps (at
@@ -249,7 +251,10 @@ def train_model(
         torch.manual_seed(seed)
         model = _build(model_factory)
         try:
-            return _train(model, splits, recipe, seed, dev, epochs, progress, opts)
+            result = _train(model, splits, recipe, seed, dev, epochs, progress, opts)
+            if on_trained is not None:  # trained in place (``torch.compile`` wraps it, never copies it)
+                on_trained(model)
+            return result
         except torch.cuda.OutOfMemoryError:  # an alias of torch.OutOfMemoryError on torch ≥ 2.5
             pass  # reported below, outside the except block, once the traceback's tensors are released
         except RuntimeError as exc:

@@ -61,6 +61,7 @@ def train(
     compile_model: bool = False,
     train_fraction: float | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_trained: Callable[[nn.Module], None] | None = None,
 ) -> TrainResult:
     """Train ``spec`` on ``benchmark`` with its fixed recipe and ``seed``; return the final metrics.
 
@@ -74,6 +75,7 @@ def train(
     for every seed and spec; see ``train_subset``) with the same recipe; the result's ``recipe_version`` then
     carries a ``+train<P>%`` suffix. ``should_stop`` is asked between steps (first step of each epoch, then at
     most once a second); when it answers True the run ends with ``TrainingFailed`` kind ``stopped``.
+    ``on_trained`` receives the trained model once, after the final evaluation (the worker stores its weights).
 
     Raises ``TrainingFailed`` (kind ``diverged`` / ``oom`` / ``timeout`` / ``invalid_spec`` / ``error`` /
     ``stopped``).
@@ -92,6 +94,7 @@ def train(
         time_limit_s=time_limit_s,
         compile_model=compile_model,
         should_stop=should_stop,
+        on_trained=on_trained,
     )
     return dataclasses.replace(result, recipe_version=with_train_fraction(result.recipe_version, train_fraction))
 
@@ -108,6 +111,7 @@ def train_batched(
     time_limit_s: float | None = None,
     should_stop: StopCheck | None = None,
     step_mode: str = "auto",
+    on_trained: Callable[[Hashable, dict[str, torch.Tensor]], None] | None = None,
 ) -> dict[Hashable, Outcome]:
     """Train ``spec`` on ``benchmark`` once per member, all members as one batched model; returns, per member
     key, its ``TrainResult`` or its ``TrainingFailed``.
@@ -116,7 +120,8 @@ def train_batched(
     floating-point rounding. ``on_epoch(key, metrics)`` is called per member after each epoch, members in the
     given order; an exception raised by it ends that member only (kind ``stopped``, the exception as
     ``__cause__``). ``should_stop(key)`` is asked between steps (first step of each epoch, then at most once a
-    second); a True ends that member (kind ``stopped``). A member whose loss becomes NaN ends alone (kind
+    second); a True ends that member (kind ``stopped``). ``on_trained(key, state)`` receives each finished
+    member's trained weights (a one-model state dict on the CPU). A member whose loss becomes NaN ends alone (kind
     ``diverged``). ``time_limit_s`` bounds the whole call; a time-out, out-of-memory or unexpected error ends
     every member still training (an ``oom`` may fit one by one: retry those with ``train``). ``step_mode``:
     ``auto`` (a CUDA graph per step on CUDA), ``eager`` or ``cuda_graph``.
@@ -141,6 +146,7 @@ def train_batched(
             should_stop=should_stop,
             time_limit_s=time_limit_s,
             step_mode=step_mode,
+            on_trained=on_trained,
         ),
     )
     return {

@@ -46,6 +46,16 @@ class RunStatus:
     DONE = (FINISHED, FAILED)
 
 
+class RunKind:
+    """What a run trains: the submission's own benchmark (``upstream``), or a downstream task from an upstream
+    run's stored weights: a linear probe (backbone frozen, a new head) or a full fine-tune."""
+
+    UPSTREAM = "upstream"
+    PROBE = "probe"
+    FINETUNE = "finetune"
+    TRANSFER = (PROBE, FINETUNE)
+
+
 PLATFORM_FAULTS: tuple[str, ...] = ("crashed", "invalid_spec")
 """Run error kinds the platform causes, whose run-seconds are refunded: 'crashed' (the worker was lost
 ``max_attempts`` times) and 'invalid_spec' (a stored spec that a later zoo no longer accepts; nothing trained).
@@ -187,18 +197,36 @@ class Submission(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship(lazy="raise", foreign_keys=[user_id])
+    # The entry's own runs (one per seed); its downstream runs (probe, fine-tune) are ``transfer_runs``.
     runs: Mapped[list[Run]] = relationship(
-        back_populates="submission", lazy="raise", order_by="Run.seed", cascade="all, delete-orphan"
+        back_populates="submission",
+        lazy="raise",
+        order_by="Run.seed",
+        cascade="all, delete-orphan",
+        primaryjoin="and_(Submission.id == Run.submission_id, Run.kind == 'upstream')",
+    )
+    transfer_runs: Mapped[list[Run]] = relationship(
+        lazy="raise",
+        order_by="(Run.task, Run.kind, Run.seed)",
+        viewonly=True,
+        primaryjoin="and_(Submission.id == Run.submission_id, Run.kind != 'upstream')",
     )
 
 
 class Run(Base):
     __tablename__ = "runs"
-    __table_args__ = (UniqueConstraint("submission_id", "seed"), NO_REUSE)
+    __table_args__ = (UniqueConstraint("submission_id", "seed", "kind", "task"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     seed: Mapped[int] = mapped_column(Integer)
+    # RunKind; a downstream run names its task (``app.benchmarks.downstream``) and the upstream run whose
+    # weights it starts from.
+    kind: Mapped[str] = mapped_column(String(16), default=RunKind.UPSTREAM, server_default=RunKind.UPSTREAM)
+    task: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    # Where the run's trained weights are in the weights store (a key under its URL, never a server path).
+    weights_key: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     device: Mapped[str | None] = mapped_column(String(32))
