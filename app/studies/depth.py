@@ -1,7 +1,9 @@
-"""Does the axis help each series? For a study whose axis is a number (depth, or any numeric field), the verdict
-between its smallest and largest value within each series, in words; the series compared at each value; and,
-for a depth study, whether the result agrees with the published reference (``app.studies.published``). Pure:
-variants and verdicts in, text out."""
+"""Does the axis help each series? For a study whose axis is a number (depth, or any numeric field): the verdict
+between its smallest and largest value within each series, in words — that contrast is the study's question,
+fixed before any result, so it is tested on its own (Bonferroni across the series' contrasts at the look's α)
+rather than as one of the Holm-corrected pairs of the series' grid, which answer "which values differ"; the
+series compared at each value; and, for a depth study, whether the result agrees with the published reference
+(``app.studies.published``). Pure: variants, verdicts and the frozen parameters in, text out."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from app.stats.pairs import grid_verdicts
 from app.studies.axes import DEPTH_PATHS
+from app.studies.freeze import StudyFreeze
 from app.studies.published import HE_ET_AL, RESMLP, PublishedClaim, Reference
 from app.studies.schemas import VariantOut, VerdictOut
 from app.studies.verdicts import Group, groups, pts
@@ -82,41 +86,68 @@ def _trend_text(series: str, kind: TrendKind, low: str, high: str, axis: str, di
     }[kind]
 
 
-def trend(
-    group: Group, name: str, verdicts: Sequence[VerdictOut], ranking: str, axis: str, delta: float
-) -> Trend | None:
-    """The series' smallest value against its largest; None when fewer than two of its variants were trained."""
+def _ends(group: Group) -> tuple[VariantOut, VariantOut, str, str]:
+    """The series' variants at its smallest and largest value, and their names in the grid."""
     members = sorted(group.members, key=lambda v: float(v.value))  # type: ignore[arg-type]
-    if len(members) < 2:
-        return None
     names = dict(zip((v.label for v in group.members), group.names, strict=True))
-    low, high = names[members[0].label], names[members[-1].label]
-    kind = _kind(_verdict(verdicts, group.key, low, high), high)
-    means = (members[0].test_acc_mean, members[-1].test_acc_mean)
+    return members[0], members[-1], names[members[0].label], names[members[-1].label]
+
+
+def _series(variants: Sequence[VariantOut]) -> list[Group]:
+    return [g for g in groups(variants) if g.kind != "at_value" and len(g.members) >= 2]
+
+
+def shallow_vs_deep(
+    variants: Sequence[VariantOut], verdicts: Sequence[VerdictOut], freeze: StudyFreeze, alpha: float
+) -> dict[str | None, VerdictOut]:
+    """Per series (by group key), the smallest value against the largest, tested on its own at α / the number
+    of series (see the module docstring), with the group's frozen δ and noise reference; none while the grid's
+    own verdict for that pair is pending."""
+    series = _series(variants)
+    out: dict[str | None, VerdictOut] = {}
+    for group in series:
+        low, high, a, b = _ends(group)
+        if (found := _verdict(verdicts, group.key, a, b)) is None or found.kind == "pending":
+            continue
+        fixed = freeze.group(group.key)
+        pair = grid_verdicts(
+            [low.test_accs, high.test_accs], fixed.delta, alpha / len(series), fixed.ref, with_seeds_needed=False
+        ).pairs[0]
+        ends = {"a": a, "b": b, "kind": pair.kind, "diff": pair.diff}
+        out[group.key] = found.model_copy(update=ends | {"ci_low": pair.ci_low, "ci_high": pair.ci_high})
+    return out
+
+
+def trend(group: Group, name: str, contrast: VerdictOut | None, ranking: str, axis: str, delta: float) -> Trend | None:
+    """The series' smallest value against its largest; None when fewer than two of its variants were trained."""
+    if len(group.members) < 2:
+        return None
+    first, last, low, high = _ends(group)
+    kind = _kind(contrast, high)
+    means = (first.test_acc_mean, last.test_acc_mean)
     diff = means[1] - means[0] if means[0] is not None and means[1] is not None else None
     text = _trend_text(name, kind, low, high, axis, diff, delta)
     if ranking and kind != "pending":
         text += f"; from best to worst: {ranking}"
-    first = members[0]
     return Trend(name, kind_of_net(first.family, first.mixer), low, high, kind, diff, text, axis, means[0])
 
 
 def series_trends(
     variants: Sequence[VariantOut],
-    verdicts: Sequence[VerdictOut],
+    contrasts: dict[str | None, VerdictOut],
     rankings: dict[str | None, str],
     deltas: dict[str | None, float],
     axis: str,
 ) -> list[Trend]:
-    """One trend per series (or the one base of a study without series) of a numeric study."""
+    """One trend per series (or the one base of a study without series) of a numeric study, from each series'
+    ``shallow_vs_deep`` contrast."""
     if not is_numeric(variants):
         return []
     out = []
-    for group in groups(variants):
-        if group.kind == "at_value":
-            continue
+    for group in _series(variants):
         name = group.series or _base_name(group.members)
-        found = trend(group, name, verdicts, rankings.get(group.key, ""), axis, deltas.get(group.key, 0.01))
+        contrast = contrasts.get(group.key)
+        found = trend(group, name, contrast, rankings.get(group.key, ""), axis, deltas.get(group.key, 0.01))
         if found is not None:
             out.append(found)
     return out

@@ -104,7 +104,9 @@ def numeric_parts(
         return NumericParts(base_spec=base_spec, summary=summary, axis_label=axis_label(study))
     label = axis_label(study)
     deltas = {g.key: freeze.group(g.key).delta for g in vd.groups(variants)}
-    trends = depth.series_trends(variants, verdicts, rankings, deltas, label)
+    alpha = vd.alpha_at(min(study.looks, vd.MAX_LOOKS))
+    contrasts = depth.shallow_vs_deep(variants, verdicts, freeze, alpha)
+    trends = depth.series_trends(variants, contrasts, rankings, deltas, label)
     reference = depth.reference_for(trends, depth.is_depth(variants))
     paths = list(dict.fromkeys(v.path for v in variants if v.path))
     return NumericParts(

@@ -163,19 +163,23 @@ def _finish(session: Any, sub_id: int, accs: list[float]) -> None:
     session.execute(update(Submission).where(Submission.id == sub_id).values(status="finished"))
 
 
-def _depth_study(settings: Settings, accs: dict[str, list[float]]) -> int:
+def _depth_study(
+    settings: Settings, accs: dict[str, list[float]], layers: tuple[int, ...] = (8, 20), seeds: int = 4
+) -> int:
+    """Plain (3 stages: 3d + 2 layers) and ResNet-20-style (6n + 2 layers) series at ``layers``, results filled."""
     freeze_reference(settings)
     body = StudyIn.model_validate(
         _bases_body(
-            seeds=4,
+            seeds=seeds,
             axis_label="layers",
+            values=list(layers),
             bases=[
                 {
                     "name": "plain",
                     "spec": {"family": "plain", "stages": [{"depth": 2, "width": 16}] * 3},
-                    "values": [2, 6],
+                    "values": [(n - 2) // 3 for n in layers],
                 },
-                {"name": "resnet", "spec": {"preset": "resnet20_cifar"}, "values": [1, 3]},
+                {"name": "resnet", "spec": {"preset": "resnet20_cifar"}, "values": [(n - 2) // 6 for n in layers]},
             ],
         )
     )
@@ -218,6 +222,28 @@ def test_a_resnet_that_does_not_improve_only_partly_agrees(sqlite_settings: Sett
     assert out.reference is not None and out.reference.agreement == "partly"
     assert "but they found the residual net better from 20 to 110 layers" in out.reference.sentence
     print(out.reference.sentence)
+
+
+# The digits demo's CNN depth study (5 seeds; 4 here): plain nets collapse with depth, one seed far from another.
+UNSTABLE_DEEP_PLAIN = {
+    "plain @ 8": [0.991, 0.987, 0.987, 0.991],
+    "plain @ 14": [0.982, 0.987, 0.964, 0.982],
+    "plain @ 26": [0.884, 0.737, 0.754, 0.598],
+    "plain @ 38": [0.638, 0.196, 0.143, 0.174],
+} | {f"resnet @ {n}": [0.987, 0.991, 0.987, 0.991] for n in (8, 14, 26, 38)}
+
+
+def test_the_shallow_vs_deep_contrast_decides_where_the_holm_grid_cannot(sqlite_settings: Settings) -> None:
+    with platform_specs():
+        study_id = _depth_study(sqlite_settings, UNSTABLE_DEEP_PLAIN, layers=(8, 14, 26, 38))
+    with session_scope(sqlite_settings.database_url) as session:
+        out = study_view(session, study_id, max_epochs=sqlite_settings.max_epochs).out
+    grid = next(v for v in out.verdicts if v.group == "series plain" and {v.a, v.b} == {"8", "38"})
+    assert grid.kind == "inconclusive"  # one of 6 Holm-corrected pairs, the deep net's seeds 14-64 %
+    assert {t.series: t.kind for t in out.trends} == {"plain": "worse", "resnet": "same"}
+    assert "plain: no, worse at 38 than at 8 layers" in out.summary
+    assert out.reference is not None and out.reference.agreement == "partly"
+    assert "the plain net gets worse with depth here (8 → 38 layers), as they found" in out.reference.sentence
 
 
 def test_bases_of_one_family_name_the_series_in_the_variants(sqlite_settings: Settings) -> None:
