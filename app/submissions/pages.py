@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.benchmarks.registry import DEFAULT_BENCHMARK, get_benchmark
+from app.benchmarks.registry import DEFAULT_BENCHMARK, UnknownBenchmark, all_benchmarks, get_benchmark
 from app.core.db.tables import Submission, User
 from app.core.errors import MAX_ID, InputError
 from app.entries import repository as entries_repo
@@ -18,7 +18,7 @@ from app.moderation.pages import moderation_context
 from app.quotas.service import QuotaExceeded, fresh_quota, quota_for
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
-from app.submissions.specform import family_forms
+from app.submissions.specform import benchmark_limits, family_forms, fitting_presets, json_error_message, plain_errors
 from app.users.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.web import sessions as accounts_web
 from app.web.deps import SessionDep, SettingsDep, WebUserDep
@@ -27,6 +27,7 @@ from app.zoo.presets import PRESETS
 
 router = APIRouter(include_in_schema=False)
 DEFAULT_SPEC = {"preset": "tiny_resnet_digits", "overrides": {}}
+NEED_TOKEN = "log in, or give an API token (create one on your tokens page, /tokens), to submit"
 
 
 def curl_command(base_url: str, body: dict[str, Any]) -> str:
@@ -88,6 +89,7 @@ def submit_form(
         "spec": json.dumps(DEFAULT_SPEC, indent=2),
         "seeds": "",
         "token": "",
+        "family": "",
     }
     source_notes: list[str] = []
     if from_ is not None:  # "resubmit with changes": start from another submission's canonical spec
@@ -119,11 +121,13 @@ def submit(
     description: Annotated[str, Form(max_length=4000)] = "",
     seeds: Annotated[str, Form(max_length=8)] = "",
     token: Annotated[str, Form(max_length=200)] = "",
+    family: Annotated[str, Form(max_length=32)] = "",
     csrf: Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)] = "",
 ) -> Response:
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
-    form = {"benchmark": benchmark, "name": name, "description": description, "spec": spec, "seeds": seeds, "token": ""}
+    form = {"benchmark": benchmark, "name": name, "description": description, "spec": spec, "seeds": seeds}
+    form |= {"token": "", "family": family if family in family_forms() else ""}
     user: User | None
     if token:
         user = authenticate(session, token.strip())
@@ -134,7 +138,7 @@ def submit(
     elif settings.mode == "demo":
         user = get_or_create_user(session, DEMO_USER)
     else:
-        return _render_form(request, form, [_error("token", "log in, or give an API token, to submit")], 401)
+        return _render_form(request, form, [_error("token", NEED_TOKEN)], 401)
     try:
         body = SubmissionIn(
             benchmark=benchmark,
@@ -149,7 +153,7 @@ def submit(
     except InputError as exc:
         return _render_form(request, form, exc.errors, 422)
     except ValidationError as exc:
-        return _render_form(request, form, [_error(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()], 422)
+        return _render_form(request, form, [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()], 422)
     session.commit()
     submission = outcome.submission
     if outcome.joined is not None:  # the existing entry, saying what this submission did to it
@@ -187,7 +191,9 @@ def _parse_spec_text(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except RecursionError:
         raise InputError.one(["spec"], "the spec is nested too deeply") from None
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        if text.lstrip().startswith(("{", "[")):  # meant as JSON: say where the JSON breaks, not what YAML thinks
+            raise InputError.one(["spec"], json_error_message(exc)) from None
         try:
             data = yaml.safe_load(text)
         except RecursionError:
@@ -212,12 +218,33 @@ def _render_form(
     quota: str | None = None,
     source_notes: list[str] | None = None,
 ) -> HTMLResponse:
+    plain = plain_errors(errors)
     context = {
-        "form": form,
-        "errors": errors,
-        "presets": sorted(PRESETS),
+        "form": {**form, "preset": _preset_of(form["spec"])},
+        "errors": plain,
+        "spec_error": next((e["msg"] for e in plain if e["path"] == "spec"), None),
+        "presets": fitting_presets().get(form["benchmark"], sorted(PRESETS)),
+        "fitting": fitting_presets(),
+        "limits": _limits_of(form["benchmark"]),
+        "all_limits": {b.slug: benchmark_limits(b) for b in all_benchmarks()},
         "forms": family_forms(),
         "quota": quota,
         "source_notes": source_notes or [],
     }
     return accounts_web.render_form_page(request, "submit.html", context, status_code)
+
+
+def _limits_of(slug: str) -> dict[str, Any] | None:
+    try:
+        return benchmark_limits(get_benchmark(slug))
+    except UnknownBenchmark:
+        return None
+
+
+def _preset_of(text: str) -> str:
+    """The preset a spec text starts from, for the form's preset field ("" for none)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return ""
+    return str(data.get("preset", "")) if isinstance(data, dict) else ""

@@ -163,9 +163,9 @@ def test_submission_page_offers_curl_resubmit_and_compare(client: TestClient, bo
 def test_submit_form_offers_family_fields_from_the_spec_schema(client: TestClient) -> None:
     forms = embedded(client.get("/submit").text, "family-forms")
     assert {"resnet", "metaformer", "convmixer"} <= set(forms)
-    resnet = {f["name"]: f for f in forms["resnet"]["fields"]}
-    assert resnet["stem_width"]["kind"] == "int" and resnet["stem_width"]["max"] == 2048
-    assert resnet["block"]["options"] == ["basic", "bottleneck"] and resnet["layers"]["kind"] == "int_list"
+    resnet = {f["path"]: f for f in forms["resnet"]["fields"]}
+    assert resnet["stem_width"]["type"] == "int" and resnet["stem_width"]["max"] == 2048
+    assert resnet["block"]["choices"] == ["basic", "bottleneck"] and resnet["layers"]["type"] == "list"
     for family, form in forms.items():  # every starting spec passes validation (limits aside)
         res = client.post("/api/v1/specs/validate", json={"benchmark": "digits", "spec": form["example"]})
         assert res.status_code in (200, 422), family
