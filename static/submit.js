@@ -235,15 +235,25 @@
   if (!axis || !values) return;
   var examples = {
     mixer: "attention, spatial_mlp, dwconv, pooling, identity", depth: "1, 2, 4", width: "32, 48, 64",
-    patch_size: "1, 2, 4", norm: "layernorm, batchnorm, groupnorm", train_fraction: "0.1, 0.3, 1"
+    patch_size: "1, 2, 4", norm: "layernorm, batchnorm, groupnorm", train_fraction: "0.1, 0.3, 1", path: "1, 2, 4"
   };
-  var touched = false;
+  var path = document.getElementById("study-path"), studyBench = document.getElementById("study-benchmark");
+  var studyPreset = document.getElementById("study-preset");
+  var INFO = JSON.parse(document.getElementById("bench-info").textContent);
+  studyBench.addEventListener("change", function () {  // only the presets that fit the chosen benchmark
+    var keep = studyPreset.value;
+    while (studyPreset.options.length) studyPreset.remove(0);
+    (INFO.presets[studyBench.value] || []).forEach(function (p) { studyPreset.add(new Option(p, p, false, p === keep)); });
+  });
+  var touched = values.value !== examples[axis.value];
   values.addEventListener("input", function () { touched = true; });
   axis.addEventListener("change", function () {
     if (!touched) values.value = examples[axis.value] || "";
     var fractions = axis.value === "train_fraction";
     if (fractions && !series.value) series.value = "attention, dwconv, spatial_mlp";
     if (!fractions) series.value = "";
+    if (axis.value === "path" && !path.value) path.value = "stages.*.depth";
+    if (axis.value !== "path") path.value = "";
     match.value = (axis.value === "mixer" || fractions) ? "macs" : "";
   });
 })();

@@ -18,7 +18,14 @@ from app.moderation.pages import moderation_context
 from app.quotas.service import QuotaExceeded, fresh_quota, quota_for
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
-from app.submissions.specform import benchmark_limits, family_forms, fitting_presets, json_error_message, plain_errors
+from app.submissions.specform import (
+    STUDY_DEFAULTS,
+    benchmark_limits,
+    family_forms,
+    fitting_presets,
+    json_error_message,
+    plain_errors,
+)
 from app.users.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.web import sessions as accounts_web
 from app.web.deps import SessionDep, SettingsDep, WebUserDep
@@ -107,6 +114,23 @@ def submit_form(
             source_notes.append(f"#{source.id} is flagged by an admin: {source.flag_reason}")
     quota = _quota_line(session, _submitter(session, settings, web_user), form)
     return _render_form(request, form, [], quota=quota, source_notes=source_notes)
+
+
+def study_form_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: User | None,
+    study: dict[str, Any],
+    study_errors: dict[str, str],
+    status_code: int,
+) -> HTMLResponse:
+    """The submit page again after a study form that could not be used: its input kept, each error beside the
+    field it concerns."""
+    form = {"benchmark": DEFAULT_BENCHMARK, "name": "", "description": "", "spec": json.dumps(DEFAULT_SPEC, indent=2)}
+    form |= {"seeds": "", "token": "", "family": ""}
+    quota = _quota_line(session, _submitter(session, settings, web_user), form)
+    return _render_form(request, form, [], status_code, quota=quota, study=study, study_errors=study_errors)
 
 
 @router.post("/submit", response_model=None)
@@ -217,6 +241,8 @@ def _render_form(
     *,
     quota: str | None = None,
     source_notes: list[str] | None = None,
+    study: dict[str, Any] | None = None,
+    study_errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     plain = plain_errors(errors)
     context = {
@@ -230,6 +256,9 @@ def _render_form(
         "forms": family_forms(),
         "quota": quota,
         "source_notes": source_notes or [],
+        "study": {**STUDY_DEFAULTS, **(study or {})},
+        "study_errors": study_errors or {},
+        "study_presets": fitting_presets().get((study or {}).get("benchmark", "digits"), sorted(PRESETS)),
     }
     return accounts_web.render_form_page(request, "submit.html", context, status_code)
 

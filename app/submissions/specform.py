@@ -17,6 +17,17 @@ from app.zoo.limits import presets_that_fit
 from app.zoo.presets import PRESETS
 from app.zoo.spec import FAMILIES, SpecError, canonical_spec, parse_spec
 
+STUDY_DEFAULTS: dict[str, str] = {  # the submit page's study form, before anything is typed
+    "name": "",
+    "benchmark": "digits",
+    "preset": "tiny_vit_digits",
+    "axis": "mixer",
+    "values": "attention, spatial_mlp, dwconv, pooling, identity",
+    "series": "",
+    "match": "macs",
+    "seeds": "3",
+    "path": "",
+}
 TOP_LABELS = {
     "name": "Name",
     "description": "Description",

@@ -58,7 +58,8 @@ def _post(client: TestClient, spec: str, **extra: str) -> Any:
 def test_a_bad_field_is_named_in_a_sentence_and_the_form_is_kept(client: TestClient) -> None:
     res = _post(client, json.dumps(VIT))  # width 30 with 4 heads
     assert res.status_code == 422
-    assert "body.spec" not in res.text and "<code>" not in res.text
+    shown = res.text.split('id="form-errors"')[1].split("</div>")[0]
+    assert "body.spec" not in res.text and "<code>" not in shown
     assert re.search(r'<option value="metaformer"\s+selected>', res.text)  # the chosen family stays
     assert "&#34;width&#34;: 30" in res.text or '"width": 30' in res.text  # and the fields typed
     errors = embedded(res.text, "field-errors")
@@ -95,3 +96,29 @@ def test_labels_and_sentences_name_the_field_in_words() -> None:
     assert field_label("seeds") == "Seeds"
     (error,) = plain_errors([{"loc": ["body", "spec", "stem", "patch_size"], "msg": "Field required"}])
     assert error["sentence"] == "Stem patch size: is required."
+
+
+STUDY = {"name": "Heads", "benchmark": "digits", "preset": "tiny_vit_digits", "axis": "path", "series": ""}
+
+
+def test_the_study_form_varies_a_field_by_path(client: TestClient) -> None:
+    page = client.get("/submit").text
+    assert '<option value="path" >any numeric field, by its path</option>' in page and 'id="study-path"' in page
+    form = {**STUDY, "path": "stages.*.mlp_ratio", "values": "1, 2", "match": "", "seeds": "2"}
+    res = client.post("/studies/new", data={**form, "csrf_token": csrf(client, "/submit")}, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    study = client.get("/api/v1" + res.headers["location"]).json()
+    assert study["path"] == "stages.*.mlp_ratio" and [v["label"] for v in study["variant_list"]] == ["1", "2"]
+
+
+def test_a_study_form_error_is_beside_its_field_and_the_input_is_kept(client: TestClient) -> None:
+    form = {**STUDY, "path": "stages.*.heads", "values": "1, 2", "match": "", "seeds": "2"}
+    res = client.post("/studies/new", data={**form, "csrf_token": csrf(client, "/submit")})
+    assert res.status_code == 422
+    error = re.search(r'<p class="field-error" id="study-path-error">(.*?)</p>', res.text)
+    assert error and "has no field" in error.group(1) and "stages.*.mlp_ratio" in error.group(1)
+    assert 'value="stages.*.heads" placeholder="e.g. stages.*.mlp_ratio" aria-invalid="true"' in res.text
+    assert '<option value="path" selected>' in res.text and 'value="Heads"' in res.text
+    bad_seeds = {**form, "path": "stages.*.depth", "seeds": "many"}
+    res = client.post("/studies/new", data={**bad_seeds, "csrf_token": csrf(client, "/submit")})
+    assert res.status_code == 422 and 'id="study-seeds-error">seeds is a whole number, e.g. 3.' in res.text
