@@ -29,8 +29,10 @@ Text = Annotated[str, Form(max_length=4000)]
 
 
 @router.get("/studies", response_class=HTMLResponse)
-def studies_page(request: Request, session: SessionDep) -> HTMLResponse:
-    return render(request, "studies.html", {"studies": views.list_studies(session)})
+def studies_page(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    return render(
+        request, "studies.html", {"studies": views.list_with_answers(session, max_epochs=settings.max_epochs)}
+    )
 
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
