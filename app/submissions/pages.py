@@ -29,6 +29,7 @@ from app.submissions.specform import (
 from app.users.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.web import sessions as accounts_web
 from app.web.deps import SessionDep, SettingsDep, WebUserDep
+from app.web.figures import kind_color
 from app.web.params import form_int
 from app.zoo.presets import PRESETS
 
@@ -75,6 +76,7 @@ def submission_page(
         "candidates": [{"id": o.id, "name": o.name, "baseline": o.is_baseline} for o in candidates[:20]],
         "joined": _joined_message(stored, added),
         "max_seeds": get_benchmark(stored.benchmark).max_seeds,
+        "curve_color": kind_color(stored.family, stored.mixer),
         **moderation_context(session, stored, web_user),
     }
     return accounts_web.render_form_page(request, "submission.html", context)
