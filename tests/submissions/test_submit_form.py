@@ -103,6 +103,7 @@ STUDY = {"name": "Heads", "benchmark": "digits", "preset": "tiny_vit_digits", "a
 
 def test_the_study_form_varies_a_field_by_path(client: TestClient) -> None:
     page = client.get("/submit").text
+    assert "built-in method" not in page and 'id="study-values-error"' not in page
     assert '<option value="path" >any numeric field, by its path</option>' in page and 'id="study-path"' in page
     form = {**STUDY, "path": "stages.*.mlp_ratio", "values": "1, 2", "match": "", "seeds": "2"}
     res = client.post("/studies/new", data={**form, "csrf_token": csrf(client, "/submit")}, follow_redirects=False)
