@@ -137,6 +137,31 @@ def compare_and_studies(walk: Walk, a: str, b: str) -> None:
     assert "has no field" in page.inner_text("#study-path-error")
     assert page.input_value("#study-path") == "stages.*.nope" and page.input_value("#study-name") == "Bad path"
     walk.check("study-error")
+    page.fill("#study-path", "stages.*.depth")
+    page.fill("#study-values", "1, 2")
+    page.click("#study-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/studies/\d+$"))
+    assert page.inner_text("#study-summary").startswith("Not decided yet")
+    walk.check("study")
+    page = walk.go("/studies")
+    assert "Not decided yet" in page.inner_text("#studies")  # each study's answer so far, in the list
+    walk.check("studies-answers")
+
+
+def delete_and_boards(walk: Walk, sid: str) -> None:
+    page = walk.go(f"/submissions/{sid}")
+    page.click("#manage summary")
+    page.click("#delete-link")
+    page.wait_for_url(f"**/submissions/{sid}/delete")
+    assert "cancels its 2 unfinished runs" in page.inner_text("#delete-consequences")
+    walk.check("delete-confirm")
+    page.click("#delete-form button[type=submit]")
+    page.wait_for_url(f"**/submissions/{sid}/deleted")
+    assert "2 unfinished runs were cancelled" in page.inner_text("#deleted")
+    walk.check("deleted")
+    for name, path in (("leaderboard", "/benchmarks/digits"), ("overall", "/overall")):
+        walk.go(path)
+        walk.check(name)
 
 
 def tokens_and_reference(walk: Walk) -> None:
@@ -169,5 +194,6 @@ def test_first_contact(web_only: Stack, browser: Any, output_dir: Path, width: i
     other = second_entry(walk)
     compare_and_studies(walk, sid, other)
     tokens_and_reference(walk)
+    delete_and_boards(walk, sid)
     assert walk.unexpected_errors() == []
     walk.page.close()

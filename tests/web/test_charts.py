@@ -45,3 +45,10 @@ def test_the_compare_figure_has_fixed_ranges_matching_hover_and_kind_colours(
     assert [round(m + c[2], 9) for m, c in zip(line["y"], line["customdata"], strict=True)] == [
         round(u, 9) for u in upper
     ]  # the hover's ± is the band's half-width
+
+
+def test_study_curves_use_the_kind_colours_and_a_fixed_range(client: TestClient, sqlite_settings: Settings) -> None:
+    study_id, _ = _study(sqlite_settings)
+    figure = embedded(client.get(f"/studies/{study_id}").text, "study-curves-figure")
+    assert [t["line"]["color"] for t in figure["data"]] == [KIND_COLORS["attention"], KIND_COLORS["identity"]]
+    assert figure["layout"]["yaxis"]["range"] == [0, 1.02] and figure["layout"]["legend"]["yanchor"] == "top"
