@@ -48,15 +48,19 @@ def curl_command(base_url: str, body: dict[str, Any]) -> str:
     )
 
 
-@router.get("/submissions/{submission_id}", response_class=HTMLResponse)
+@router.get("/submissions/{submission_id}", response_model=None)
 def submission_page(
     submission_id: int,
     request: Request,
     session: SessionDep,
     web_user: WebUserDep,
     added: Annotated[int | None, Query(ge=0, le=100)] = None,
-) -> HTMLResponse:
-    """One entry, live while it trains; ``?added=N`` after a submit that joined it says what happened."""
+) -> Response:
+    """One entry, live while it trains; ``?added=N`` after a submit that joined it says what happened. A link to
+    an entry keeps its meaning after a delete: it leads to the page saying what happened to it."""
+    found = entries_repo.get_submission(session, submission_id) if 1 <= submission_id <= MAX_ID else None
+    if found is not None and found.deleted_at is not None:
+        return RedirectResponse(f"/submissions/{submission_id}/deleted", status_code=303)
     stored = load_submission(session, submission_id)
     submission = submission_out(session, stored)
     body = {

@@ -32,6 +32,8 @@ def test_delete_asks_first_then_says_what_happened(client: TestClient, sqlite_se
     assert res.status_code == 200 and str(res.url).endswith(f"/submissions/{sid}/deleted")
     assert "was deleted" in res.text and "2 unfinished runs were cancelled" in res.text and "typo" in res.text
     assert client.get(f"/api/v1/submissions/{sid}").status_code == 404
+    link = client.get(f"/submissions/{sid}", follow_redirects=False)  # an old link still says what happened
+    assert link.status_code == 303 and link.headers["location"] == f"/submissions/{sid}/deleted"
 
 
 def test_only_the_owner_gets_the_delete_step(client: TestClient, sqlite_settings: Settings) -> None:
