@@ -51,7 +51,7 @@ def _act(
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
     if user is None:
-        return RedirectResponse("/login", status_code=303)
+        return RedirectResponse(f"/login?next={back}", status_code=303)
     try:
         action(user)
     except Forbidden as exc:
@@ -155,7 +155,7 @@ def audit_page(
 ) -> Response:
     """Every owner/admin action, newest first, a page at a time (admins only)."""
     if user is None:
-        return RedirectResponse("/login", status_code=303)
+        return RedirectResponse("/login?next=/audit", status_code=303)
     try:
         events = service.audit_log(session, user, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE)
     except Forbidden as exc:
