@@ -66,24 +66,33 @@
   }
 
   function drawCurves(sub) {
-    var traces = [];
+    var el = document.getElementById("curves"), empty = document.getElementById("curves-empty");
+    var trained = sub.runs.some(function (r) { return r.epochs.length > 0; });
+    el.hidden = !trained; if (empty) empty.hidden = trained;
+    if (!trained) { el.dataset.empty = "true"; return; }  // no axes with made-up ranges: the page says why
+    delete el.dataset.empty;
+    var traces = [], last = 1;
     sub.runs.forEach(function (r, i) {
       var c = COLORS[i % COLORS.length], x = r.epochs.map(function (e) { return e.epoch; });
       var g = "seed " + r.seed;
+      last = Math.max(last, r.epochs_total || 0, Math.max.apply(null, x.concat([1])));
       traces.push({x: x, y: r.epochs.map(function (e) { return e.train_loss; }), name: g + " train loss", legendgroup: g, line: {color: c, dash: "dot"}});
       traces.push({x: x, y: r.epochs.map(function (e) { return e.val_loss; }), name: g + " val loss", legendgroup: g, line: {color: c}});
       traces.push({x: x, y: r.epochs.map(function (e) { return e.val_acc; }), name: g + " val acc", legendgroup: g, yaxis: "y2", line: {color: c, dash: "dash"}});
     });
-    var band = meanBand(sub);
+    var band = meanBand(sub), kind = el.dataset.color || "#3451b2", c = sub.val_acc_curve || {std: [], n: []};
     if (band.x.length) {
       traces.push({x: band.x.concat(band.x.slice().reverse()), y: band.hi.concat(band.lo.slice().reverse()), yaxis: "y2",
-        fill: "toself", fillcolor: "rgba(52,81,178,0.15)", line: {width: 0}, hoverinfo: "skip", name: "val acc ± std", legendgroup: "mean"});
-      traces.push({x: band.x, y: band.mean, yaxis: "y2", name: "val acc mean", legendgroup: "mean", line: {color: "#3451b2", width: 3}});
+        fill: "toself", fillcolor: kind, opacity: 0.15, line: {width: 0}, hoverinfo: "skip", name: "val acc ± std", legendgroup: "mean"});
+      traces.push({x: band.x, y: band.mean, yaxis: "y2", name: "val acc mean", legendgroup: "mean", line: {color: kind, width: 3},
+        customdata: band.x.map(function (_, i) { return [c.std[i] || 0, (c.n && c.n[i]) || 1]; }),
+        hovertemplate: "epoch %{x}: val acc %{y:.2%} ± %{customdata[0]:.2%} (std over %{customdata[1]} seeds)<extra>mean</extra>"});
     }
-    var layout = {xaxis: {title: {text: "epoch"}, tickformat: "d", dtick: 1}, yaxis: {title: {text: "loss"}},
-      yaxis2: {title: {text: "val accuracy"}, overlaying: "y", side: "right", tickformat: ".0%"},
-      margin: {l: 60, r: 60, t: 20, b: 50}, legend: {orientation: "h", y: -0.25}, height: 380, paper_bgcolor: "#fff", plot_bgcolor: "#fff"};
-    var el = document.getElementById("curves");
+    var layout = {xaxis: {title: {text: "epoch"}, tickformat: "d", dtick: 1, range: [0.5, last + 0.5]},
+      yaxis: {title: {text: "loss"}, rangemode: "tozero"},
+      yaxis2: {title: {text: "val accuracy"}, overlaying: "y", side: "right", tickformat: ".0%", range: [0, 1.02]},
+      margin: {l: 60, r: 60, t: 20, b: 50}, legend: {orientation: "h", y: -0.3, yanchor: "top"}, height: 420,
+      paper_bgcolor: "#fff", plot_bgcolor: "#fff"};
     Plotly.react(el, traces, layout, {responsive: true, displaylogo: false}).then(function () { el.dataset.rendered = "true"; });
   }
 

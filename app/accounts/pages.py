@@ -5,6 +5,7 @@ repeated failures."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,25 +25,50 @@ Name = Annotated[str, Form(max_length=64)]
 Password = Annotated[str, Form(max_length=1024)]
 
 
+NEW_TOKEN_COOKIE = "aa_new_token"
+NEW_TOKEN_MAX_AGE_S = 120
+Next = Annotated[str, Form(alias="next", max_length=512)]
+
+
 def _to(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def safe_next(target: str, default: str = "/submit") -> str:
+    """Where to go after logging in: a path on this site only (``/studies/3?x=1``); anything that could leave
+    it (``//evil.example``, ``https://…``, ``/\\evil``, control characters) gives ``default``."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or len(target) > 512:
+        return default
+    if any(ord(c) < 32 or c in "\\\x7f" for c in target):
+        return default
+    return target
+
+
+def _login_url(request: Request) -> str:
+    """The log-in page, coming back to this page afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/login?next={quote(safe_next(here), safe='/')}"
+
+
 @router.get("/signup", response_class=HTMLResponse)
-def signup_form(request: Request) -> HTMLResponse:
-    return accounts_web.render_form_page(request, "signup.html", {"name": "", "error": None})
+def signup_form(request: Request, next_: Annotated[str, Query(alias="next", max_length=512)] = "") -> HTMLResponse:
+    context = {"name": "", "error": None, "next": safe_next(next_, "")}
+    return accounts_web.render_form_page(request, "signup.html", context)
 
 
 @router.post("/signup", response_model=None)
-def signup(request: Request, session: SessionDep, name: Name, password: Password, csrf: Csrf = "") -> Response:
+def signup(
+    request: Request, session: SessionDep, name: Name, password: Password, csrf: Csrf = "", next_: Next = ""
+) -> Response:
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
     check_auth_attempt(request, "signup", name)
     try:
         user = service.sign_up(session, name.strip(), password)
     except service.SignupError as exc:
-        return accounts_web.render_form_page(request, "signup.html", {"name": name, "error": str(exc)}, 422)
-    response = _to(f"/users/{user.name}")
+        context = {"name": name, "error": str(exc), "next": safe_next(next_, "")}
+        return accounts_web.render_form_page(request, "signup.html", context, 422)
+    response = _to(safe_next(next_, f"/users/{user.name}"))
     accounts_web.log_in(request, response, session, user)
     session.commit()
     record_signup(request)
@@ -50,24 +76,28 @@ def signup(request: Request, session: SessionDep, name: Name, password: Password
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request) -> HTMLResponse:
-    return accounts_web.render_form_page(request, "login.html", {"name": "", "error": None})
+def login_form(request: Request, next_: Annotated[str, Query(alias="next", max_length=512)] = "") -> HTMLResponse:
+    context = {"name": "", "error": None, "next": safe_next(next_, "")}
+    return accounts_web.render_form_page(request, "login.html", context)
 
 
 @router.post("/login", response_model=None)
-def login(request: Request, session: SessionDep, name: Name, password: Password, csrf: Csrf = "") -> Response:
+def login(
+    request: Request, session: SessionDep, name: Name, password: Password, csrf: Csrf = "", next_: Next = ""
+) -> Response:
+    """Log in, then back to the page the log-in link came from (``next``: a path on this site only)."""
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
     check_auth_attempt(request, "login", name.strip())
     user = service.log_in(session, name.strip(), password)
     record_login(request, name.strip(), ok=user is not None)
     if user is None:
-        context = {"name": name, "error": "unknown user name or wrong password"}
+        context = {"name": name, "error": "unknown user name or wrong password", "next": safe_next(next_, "")}
         return accounts_web.render_form_page(request, "login.html", context, 401)
     if user.banned_at is not None:
-        context = {"name": name, "error": f"this account was banned by an admin: {user.banned_reason}"}
-        return accounts_web.render_form_page(request, "login.html", context, 403)
-    response = _to("/submit")
+        error = f"this account was banned by an admin: {user.banned_reason}"
+        return accounts_web.render_form_page(request, "login.html", {"name": name, "error": error, "next": ""}, 403)
+    response = _to(safe_next(next_))
     accounts_web.log_in(request, response, session, user)
     session.commit()  # the session (and a re-hashed password, if the parameters changed)
     return response
@@ -102,7 +132,7 @@ def change_password(
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
     if user is None:
-        return _to("/login")
+        return _to("/login?next=/tokens")
     check_auth_attempt(request, "login", user.name)
     try:
         service.change_password(session, user, current, new)
@@ -136,8 +166,12 @@ def tokens_page(
     password: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
     if user is None:
-        return _to("/login")
-    return _tokens(request, session, user, created=None, password_changed=password == "changed")
+        return _to(_login_url(request))
+    created = request.cookies.get(NEW_TOKEN_COOKIE) or None  # shown once: the cookie goes with this answer
+    page = _tokens(request, session, user, created=created, password_changed=password == "changed")
+    if created:
+        page.delete_cookie(NEW_TOKEN_COOKIE, path="/tokens")
+    return page
 
 
 @router.post("/tokens", response_model=None)
@@ -151,10 +185,13 @@ def create_token(
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
     if user is None:
-        return _to("/login")
+        return _to("/login?next=/tokens")
     token = service.create_token(session, user.name, name.strip() or "default")
     session.commit()
-    return _tokens(request, session, user, created=token, status_code=201)
+    response = _to("/tokens")  # post-redirect-get: reloading the page shows it, never makes another token
+    flags = {**accounts_web.cookie_flags(request), "path": "/tokens", "samesite": "strict"}
+    response.set_cookie(NEW_TOKEN_COOKIE, token, max_age=NEW_TOKEN_MAX_AGE_S, **flags)
+    return response
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=None)
@@ -168,7 +205,7 @@ def revoke_token(
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
     if user is None:
-        return _to("/login")
+        return _to("/login?next=/tokens")
     service.revoke_token(session, user, token_id)
     session.commit()
     return _to("/tokens")
@@ -190,5 +227,6 @@ def _tokens(
         "created": created,
         "password_error": password_error,
         "password_changed": password_changed,
+        "api_base": str(request.base_url).rstrip("/"),
     }
     return accounts_web.render_form_page(request, "tokens.html", context, status_code)

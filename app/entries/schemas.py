@@ -99,6 +99,11 @@ class SubmissionOut(SubmissionSummaryOut):
     runs: list[RunOut]
     test_acc_mean: float | None
     test_acc_std: float | None
+    chance_note: str | None = Field(
+        default=None,
+        description="'At chance level (N %): not learning.' when the mean test accuracy is within seed noise of "
+        "guessing (app.entries.chance); None otherwise or before any seed finished.",
+    )
     notes: list[str]
     val_acc_curve: CurveOut = Field(
         default_factory=CurveOut, description="Validation accuracy per epoch, mean and std over the seeds."

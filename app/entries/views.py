@@ -6,12 +6,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.benchmarks.registry import get_benchmark
 from app.core.db.tables import RunStatus, Submission
 from app.core.errors import MAX_ID, NotFound
 from app.core.queue import fairness
 from app.entries import repository as repo
 from app.entries.board import entry_of
+from app.entries.chance import chance_note
 from app.entries.curves import MeanCurve, mean_curve
+from app.entries.entry import Entry
+from app.entries.noise import board_reference
 from app.entries.schemas import CurveOut, RunOut, SubmissionOut, SubmissionSummaryOut
 
 
@@ -51,10 +55,20 @@ def submission_out(session: Session, submission: Submission) -> SubmissionOut:
         runs=[RunOut.model_validate(run) for run in submission.runs],
         test_acc_mean=entry.test_acc_mean,
         test_acc_std=entry.test_acc_std,
+        chance_note=_chance(session, submission, entry),
         notes=entry.notes,
         val_acc_curve=CurveOut.model_validate(val_acc_curve(submission), from_attributes=True),
         **_cost_and_queue(session, submission),
     )
+
+
+def _chance(session: Session, submission: Submission, entry: Entry) -> str | None:
+    """The chance-level note for the entry, against its board's seed noise."""
+    if entry.test_acc_mean is None:
+        return None
+    noise = board_reference(session, submission.benchmark, submission.recipe_version).ref.sigma
+    low = entry.test_acc_ci[0] if entry.test_acc_ci else None
+    return chance_note(entry.test_acc_mean, get_benchmark(submission.benchmark).num_classes, noise, low)
 
 
 def _cost_and_queue(session: Session, submission: Submission) -> dict[str, Any]:

@@ -12,9 +12,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.core.db.tables import RunStatus, Submission, User
-from app.core.errors import Forbidden, InputError
+from app.core.errors import Forbidden, InputError, NotFound
+from app.entries import repository as entries_repo
+from app.entries.views import load_submission
 from app.moderation import service
 from app.quotas.service import QuotaExceeded
+from app.runs.repository import CANCELLED
 from app.web import sessions as accounts_web
 from app.web.csvout import to_csv
 from app.web.deps import SessionDep, WebUserDep
@@ -48,7 +51,7 @@ def _act(
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
     if user is None:
-        return RedirectResponse("/login", status_code=303)
+        return RedirectResponse(f"/login?next={back}", status_code=303)
     try:
         action(user)
     except Forbidden as exc:
@@ -91,8 +94,33 @@ def moderate(
         "seeds": lambda u: service.add_seeds(session, u, submission_id, _count(seeds), reason=reason.strip()),
         "delete": lambda u: service.delete_submission(session, u, submission_id, reason.strip()),
     }
-    back = "/" if action == "delete" else f"/submissions/{submission_id}"
+    back = f"/submissions/{submission_id}/deleted" if action == "delete" else f"/submissions/{submission_id}"
     return _act(request, session, user, csrf, actions[action], back)
+
+
+@router.get("/submissions/{submission_id}/delete", response_model=None)
+def confirm_delete(submission_id: SubmissionId, request: Request, session: SessionDep, user: WebUserDep) -> Response:
+    """The step before deleting: what will happen, and a button that does it (a plain form, no script)."""
+    if user is None:
+        return RedirectResponse(f"/login?next=/submissions/{submission_id}/delete", status_code=303)
+    submission = load_submission(session, submission_id)
+    if not (user.id == submission.user_id or user.is_admin):
+        return error_page(request, 403, "Only its owner or an admin can delete a submission.")
+    unfinished = sum(1 for r in submission.runs if r.status in (RunStatus.QUEUED, RunStatus.RUNNING))
+    context = {"s": submission, "unfinished": unfinished}
+    return accounts_web.render_form_page(request, "confirm_delete.html", context)
+
+
+@router.get("/submissions/{submission_id}/deleted", response_model=None)
+def deleted_page(submission_id: SubmissionId, request: Request, session: SessionDep) -> Response:
+    """What a delete did: the entry is off every board, its unfinished runs were cancelled, the record stays."""
+    submission = entries_repo.get_submission(session, submission_id)
+    if submission is None:
+        raise NotFound(f"submission {submission_id}")
+    if submission.deleted_at is None:
+        return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
+    cancelled = sum(1 for r in submission.runs if r.error_kind == CANCELLED)
+    return render(request, "deleted.html", {"s": submission, "cancelled": cancelled})
 
 
 def _count(text: str) -> int:
@@ -127,7 +155,7 @@ def audit_page(
 ) -> Response:
     """Every owner/admin action, newest first, a page at a time (admins only)."""
     if user is None:
-        return RedirectResponse("/login", status_code=303)
+        return RedirectResponse("/login?next=/audit", status_code=303)
     try:
         events = service.audit_log(session, user, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE)
     except Forbidden as exc:

@@ -7,18 +7,9 @@ from typing import Any
 
 from app.core.errors import InputError
 from app.studies.schemas import StudyIn
+from app.submissions.specform import STUDY_DEFAULTS
 
-DEFAULTS: dict[str, str] = {
-    "name": "",
-    "benchmark": "digits",
-    "preset": "tiny_vit_digits",
-    "axis": "mixer",
-    "values": "attention, spatial_mlp, dwconv, pooling, identity",
-    "series": "",
-    "match": "macs",
-    "seeds": "3",
-    "path": "",
-}
+DEFAULTS = STUDY_DEFAULTS
 
 
 def parse_values(text: str, field: str) -> list[Any]:
@@ -62,3 +53,20 @@ def study_from_form(form: dict[str, str]) -> StudyIn:
         match=form["match"] or None,  # type: ignore[arg-type]
         seeds=int(seeds) if seeds else None,
     )
+
+
+FIELDS = ("name", "benchmark", "preset", "axis", "path", "values", "series", "match", "seeds")
+ALIASES = {"base_spec": "preset", "bases": "preset"}
+
+
+def field_errors(errors: list[dict[str, Any]]) -> dict[str, str]:
+    """Errors keyed by the study form's field they concern (``"form"`` for the rest), one sentence each, so the
+    page shows them beside the field: ``["body", "values", 1, "stages"]`` → ``"values"``."""
+    out: dict[str, list[str]] = {}
+    for error in errors:
+        loc = [p for p in error.get("loc", []) if p != "body"]
+        key = str(loc[0]) if loc else "form"
+        key = ALIASES.get(key, key if key in FIELDS else "form")
+        msg = str(error.get("msg", "")).removeprefix("Value error, ")
+        out.setdefault(key, []).append(msg)
+    return {key: "; ".join(msgs) + "." for key, msgs in out.items()}

@@ -13,8 +13,9 @@ from app.core.db.tables import User
 from app.core.errors import Forbidden, InputError
 from app.quotas.service import QuotaExceeded
 from app.studies import service, views
-from app.studies.forms import study_from_form
+from app.studies.forms import field_errors, study_from_form
 from app.studies.plots import study_figures
+from app.submissions.pages import study_form_page
 from app.users.service import DEMO_USER, get_or_create_user
 from app.web import sessions as accounts_web
 from app.web.deps import SessionDep, SettingsDep, WebUserDep
@@ -28,8 +29,10 @@ Text = Annotated[str, Form(max_length=4000)]
 
 
 @router.get("/studies", response_class=HTMLResponse)
-def studies_page(request: Request, session: SessionDep) -> HTMLResponse:
-    return render(request, "studies.html", {"studies": views.list_studies(session)})
+def studies_page(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    return render(
+        request, "studies.html", {"studies": views.list_with_answers(session, max_epochs=settings.max_epochs)}
+    )
 
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
@@ -71,21 +74,25 @@ def create_study(
 ) -> Response:
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
-    user = _form_user(session, settings, web_user)
-    if user is None:
-        return error_page(request, 401, "Log in to create a study.")
     form = {"name": name, "benchmark": benchmark, "preset": preset, "axis": axis, "values": values}
     form |= {"series": series, "match": match, "seeds": seeds, "path": path}
+
+    def again(errors: dict[str, str], status: int) -> HTMLResponse:
+        return study_form_page(request, session, settings, web_user, form, errors, status)
+
+    user = _form_user(session, settings, web_user)
+    if user is None:
+        return again({"form": "Log in (or sign up) to create a study: a study's runs count against your quota."}, 401)
     try:
         study = service.create_study(
             session, user, study_from_form(form), max_epochs=settings.max_epochs, data_dir=settings.data_dir
         )
     except QuotaExceeded as exc:
-        return error_page(request, 429, str(exc))
+        return again({"form": str(exc)}, 429)
     except InputError as exc:
-        return error_page(request, 422, _errors_text(exc.errors))
+        return again(field_errors(exc.errors), 422)
     except ValidationError as exc:
-        return error_page(request, 422, _errors_text(exc.errors()))
+        return again(field_errors([dict(e) for e in exc.errors()]), 422)
     session.commit()
     return RedirectResponse(f"/studies/{study.id}", status_code=303)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.benchmarks.recipes import fraction_label
 from app.studies.schemas import VariantOut
-from app.web.figures import AXIS, LAYOUT, Figure, color, scatter
+from app.web.figures import AXIS, LAYOUT, Figure, color, kind_color, kind_key, scatter
 
 
 def _error_y(means: list[float], cis: list[tuple[float, float] | None]) -> dict[str, Any]:
@@ -66,23 +66,26 @@ def accuracy_figure(variants: Sequence[VariantOut], which: str = "test") -> dict
 def curves_figure(variants: Sequence[VariantOut]) -> dict[str, Any]:
     """Validation accuracy per epoch, mean over each variant's finished seeds: one line per variant."""
     fig = Figure()
-    for i, v in enumerate(v for v in variants if v.val_acc_curve):
+    drawn = [v for v in variants if v.val_acc_curve]
+    kinds = [kind_key(v.family, v.mixer) if v.family else "" for v in drawn]
+    by_kind = all(kinds) and len(set(kinds)) == len(kinds)  # one kind per variant: its page-wide colour
+    for i, v in enumerate(drawn):
         fig.add_trace(
             scatter(
                 x=list(range(1, len(v.val_acc_curve) + 1)),
                 y=v.val_acc_curve,
                 mode="lines+markers",
                 name=escape(v.label),
-                line={"color": color(i)},
+                line={"color": kind_color(v.family or "", v.mixer) if by_kind else color(i)},
                 hovertemplate=escape(v.label) + " · epoch %{x}: %{y:.2%}<extra></extra>",
             )
         )
     fig.update_layout(
         LAYOUT,
         xaxis={**AXIS, "title": {"text": "epoch"}, "tickformat": "d", "dtick": 1},
-        yaxis={**AXIS, "title": {"text": "val accuracy (mean over seeds)"}, "tickformat": ".0%"},
+        yaxis={**AXIS, "title": {"text": "val accuracy (mean over seeds)"}, "tickformat": ".0%", "range": [0, 1.02]},
         showlegend=True,
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return fig.to_plotly_json()
 
@@ -128,7 +131,7 @@ def series_figure(variants: Sequence[VariantOut], axis: str, axis_label: str = "
         xaxis=xaxis,
         yaxis={**AXIS, "title": {"text": "test accuracy (95% interval)"}, "tickformat": ".0%"},
         showlegend=True,
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return fig.to_plotly_json()
 

@@ -129,6 +129,9 @@ class VariantOut(OutModel):
     test2_accs: list[float] = Field(default_factory=list, description="Second-test accuracy of each finished seed.")
     test_acc_mean: float | None
     test_acc_ci: tuple[float, float] | None
+    chance_note: str | None = Field(
+        default=None, description="'At chance level (N %): not learning.' when within seed noise of guessing."
+    )
     test2_acc_mean: float | None = Field(default=None, description="Mean accuracy on the second test set.")
     test2_acc_ci: tuple[float, float] | None = None
     images_per_second: float | None = Field(default=None, description="Mean training throughput over seeds.")

@@ -3,6 +3,7 @@ current look, a summary in words and notes. Reads only."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import fmean
@@ -12,9 +13,11 @@ from sqlalchemy.orm import Session
 from app.benchmarks.registry import Benchmark, get_benchmark
 from app.core.db.tables import RunStatus, Study, Submission, User
 from app.core.errors import NotFound
+from app.entries.chance import chance_note
 from app.entries.curves import mean_curve
 from app.entries.entry import build_entry
 from app.stats.intervals import entry_interval
+from app.stats.noise import NoiseReference
 from app.studies import repository as repo
 from app.studies import verdicts as vd
 from app.studies.freeze import StudyFreeze, study_freeze
@@ -135,7 +138,7 @@ def study_view(session: Session, study_id: int, *, max_epochs: int | None) -> St
     variants = _variants(study, subs, _mean_curves(session, subs))
     ready = all(r.status in RunStatus.DONE for s in subs.values() for r in s.runs)
     freeze = study_freeze(session, study.id, study.frozen, study.benchmark, _freeze_groups(variants, subs), ready)
-    _intervals(variants, freeze, benchmark.n_test, benchmark.n_test2)
+    _intervals(variants, freeze, benchmark)
     alpha = vd.alpha_at(min(study.looks, vd.MAX_LOOKS))
     verdicts, rankings = vd.all_verdicts(variants, ready, freeze, alpha)
     can_add, blocked = vd.can_add_seeds(verdicts, ready, study.looks, study.seeds, benchmark.max_seeds)
@@ -177,18 +180,27 @@ def _freeze_groups(variants: list[VariantOut], subs: dict[int, Submission]) -> l
     return out
 
 
-def _intervals(variants: list[VariantOut], freeze: StudyFreeze, n_test: int, n_test2: int) -> None:
+def _intervals(variants: list[VariantOut], freeze: StudyFreeze, benchmark: Benchmark) -> None:
     """Each variant's intervals (seed noise moderated toward its group's reference, and test-set sampling), on
-    the test set and on the second test set; a variant in two groups keeps its first group's intervals."""
+    the test set and on the second test set, and its chance-level note; a variant in two groups keeps its first
+    group's intervals."""
+    n_test, n_test2 = benchmark.n_test, benchmark.n_test2
     for group in vd.groups(variants):
         ref = freeze.group(group.key).ref
         for v in group.members:
-            if v.test_accs and v.test_acc_ci is None:
-                iv = entry_interval(v.test_accs, n_test, ref)
-                v.test_acc_ci = (iv.low, iv.high)
-            if v.test2_accs and n_test2 and v.test2_acc_ci is None:
-                iv = entry_interval(v.test2_accs, n_test2, ref)
-                v.test2_acc_ci = (iv.low, iv.high)
+            _interval(v, ref, n_test, n_test2)
+            if v.test_acc_mean is not None and v.chance_note is None:
+                low = v.test_acc_ci[0] if v.test_acc_ci else None
+                v.chance_note = chance_note(v.test_acc_mean, benchmark.num_classes, ref.sigma, low)
+
+
+def _interval(v: VariantOut, ref: NoiseReference, n_test: int, n_test2: int) -> None:
+    if v.test_accs and v.test_acc_ci is None:
+        iv = entry_interval(v.test_accs, n_test, ref)
+        v.test_acc_ci = (iv.low, iv.high)
+    if v.test2_accs and n_test2 and v.test2_acc_ci is None:
+        iv = entry_interval(v.test2_accs, n_test2, ref)
+        v.test2_acc_ci = (iv.low, iv.high)
 
 
 def can_manage(study: StudyOut, user: User | None) -> bool:
@@ -199,3 +211,20 @@ def list_studies(session: Session, *, limit: int = 100, offset: int = 0) -> list
     studies = repo.list_studies(session, limit=limit, offset=offset)
     subs = {s.id: s for s in repo.study_submissions(session, [s.id for s in studies])}
     return [_summary_out(study, _variants(study, subs)) for study in studies]
+
+
+def headline(summary: str) -> str:
+    """A study's answer in one line for the list: the question and its answer ("Does the mixer matter on digits?
+    Yes: dwconv > pooling."), or the first sentence of anything else (not decided yet, a warning)."""
+    sentences = re.split(r"(?<=[.?])\s+", summary.strip())
+    take = 2 if sentences and sentences[0].endswith("?") else 1
+    return " ".join(sentences[:take])
+
+
+def list_with_answers(
+    session: Session, *, max_epochs: int | None, limit: int = 100
+) -> list[tuple[StudySummaryOut, str]]:
+    """The studies, newest first, each with its headline answer (each study's view is built: a page, not the
+    API's list)."""
+    studies = list_studies(session, limit=limit)
+    return [(s, headline(study_view(session, s.id, max_epochs=max_epochs).out.summary)) for s in studies]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.benchmarks.registry import DEFAULT_BENCHMARK, get_benchmark
+from app.benchmarks.registry import DEFAULT_BENCHMARK, UnknownBenchmark, all_benchmarks, get_benchmark
 from app.core.db.tables import Submission, User
 from app.core.errors import MAX_ID, InputError
 from app.entries import repository as entries_repo
@@ -18,16 +18,25 @@ from app.moderation.pages import moderation_context
 from app.quotas.service import QuotaExceeded, fresh_quota, quota_for
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
-from app.submissions.specform import family_forms
+from app.submissions.specform import (
+    STUDY_DEFAULTS,
+    benchmark_limits,
+    family_forms,
+    fitting_presets,
+    json_error_message,
+    plain_errors,
+)
 from app.transfer.pages import entry_context as transfer_context
 from app.users.service import DEMO_USER, authenticate, get_or_create_user, get_user_by_name
 from app.web import sessions as accounts_web
 from app.web.deps import SessionDep, SettingsDep, WebUserDep
+from app.web.figures import kind_color
 from app.web.params import form_int
 from app.zoo.presets import PRESETS
 
 router = APIRouter(include_in_schema=False)
 DEFAULT_SPEC = {"preset": "tiny_resnet_digits", "overrides": {}}
+NEED_TOKEN = "log in, or give an API token (create one on your tokens page, /tokens), to submit"
 
 
 def curl_command(base_url: str, body: dict[str, Any]) -> str:
@@ -40,15 +49,19 @@ def curl_command(base_url: str, body: dict[str, Any]) -> str:
     )
 
 
-@router.get("/submissions/{submission_id}", response_class=HTMLResponse)
+@router.get("/submissions/{submission_id}", response_model=None)
 def submission_page(
     submission_id: int,
     request: Request,
     session: SessionDep,
     web_user: WebUserDep,
     added: Annotated[int | None, Query(ge=0, le=100)] = None,
-) -> HTMLResponse:
-    """One entry, live while it trains; ``?added=N`` after a submit that joined it says what happened."""
+) -> Response:
+    """One entry, live while it trains; ``?added=N`` after a submit that joined it says what happened. A link to
+    an entry keeps its meaning after a delete: it leads to the page saying what happened to it."""
+    found = entries_repo.get_submission(session, submission_id) if 1 <= submission_id <= MAX_ID else None
+    if found is not None and found.deleted_at is not None:
+        return RedirectResponse(f"/submissions/{submission_id}/deleted", status_code=303)
     stored = load_submission(session, submission_id)
     submission = submission_out(session, stored)
     body = {
@@ -68,6 +81,7 @@ def submission_page(
         "candidates": [{"id": o.id, "name": o.name, "baseline": o.is_baseline} for o in candidates[:20]],
         "joined": _joined_message(stored, added),
         "max_seeds": get_benchmark(stored.benchmark).max_seeds,
+        "curve_color": kind_color(stored.family, stored.mixer),
         **moderation_context(session, stored, web_user),
         **transfer_context(session, stored.id),
     }
@@ -90,6 +104,7 @@ def submit_form(
         "spec": json.dumps(DEFAULT_SPEC, indent=2),
         "seeds": "",
         "token": "",
+        "family": "",
     }
     source_notes: list[str] = []
     if from_ is not None:  # "resubmit with changes": start from another submission's canonical spec
@@ -109,6 +124,23 @@ def submit_form(
     return _render_form(request, form, [], quota=quota, source_notes=source_notes)
 
 
+def study_form_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: User | None,
+    study: dict[str, Any],
+    study_errors: dict[str, str],
+    status_code: int,
+) -> HTMLResponse:
+    """The submit page again after a study form that could not be used: its input kept, each error beside the
+    field it concerns."""
+    form = {"benchmark": DEFAULT_BENCHMARK, "name": "", "description": "", "spec": json.dumps(DEFAULT_SPEC, indent=2)}
+    form |= {"seeds": "", "token": "", "family": ""}
+    quota = _quota_line(session, _submitter(session, settings, web_user), form)
+    return _render_form(request, form, [], status_code, quota=quota, study=study, study_errors=study_errors)
+
+
 @router.post("/submit", response_model=None)
 def submit(
     request: Request,
@@ -121,11 +153,13 @@ def submit(
     description: Annotated[str, Form(max_length=4000)] = "",
     seeds: Annotated[str, Form(max_length=8)] = "",
     token: Annotated[str, Form(max_length=200)] = "",
+    family: Annotated[str, Form(max_length=32)] = "",
     csrf: Annotated[str, Form(alias=accounts_web.CSRF_FIELD, max_length=200)] = "",
 ) -> Response:
     if not accounts_web.csrf_ok(request, csrf):
         return accounts_web.csrf_refused(request)
-    form = {"benchmark": benchmark, "name": name, "description": description, "spec": spec, "seeds": seeds, "token": ""}
+    form = {"benchmark": benchmark, "name": name, "description": description, "spec": spec, "seeds": seeds}
+    form |= {"token": "", "family": family if family in family_forms() else ""}
     user: User | None
     if token:
         user = authenticate(session, token.strip())
@@ -136,7 +170,7 @@ def submit(
     elif settings.mode == "demo":
         user = get_or_create_user(session, DEMO_USER)
     else:
-        return _render_form(request, form, [_error("token", "log in, or give an API token, to submit")], 401)
+        return _render_form(request, form, [_error("token", NEED_TOKEN)], 401)
     try:
         body = SubmissionIn(
             benchmark=benchmark,
@@ -151,7 +185,7 @@ def submit(
     except InputError as exc:
         return _render_form(request, form, exc.errors, 422)
     except ValidationError as exc:
-        return _render_form(request, form, [_error(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()], 422)
+        return _render_form(request, form, [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()], 422)
     session.commit()
     submission = outcome.submission
     if outcome.joined is not None:  # the existing entry, saying what this submission did to it
@@ -189,7 +223,9 @@ def _parse_spec_text(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except RecursionError:
         raise InputError.one(["spec"], "the spec is nested too deeply") from None
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        if text.lstrip().startswith(("{", "[")):  # meant as JSON: say where the JSON breaks, not what YAML thinks
+            raise InputError.one(["spec"], json_error_message(exc)) from None
         try:
             data = yaml.safe_load(text)
         except RecursionError:
@@ -213,13 +249,39 @@ def _render_form(
     *,
     quota: str | None = None,
     source_notes: list[str] | None = None,
+    study: dict[str, Any] | None = None,
+    study_errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    plain = plain_errors(errors)
     context = {
-        "form": form,
-        "errors": errors,
-        "presets": sorted(PRESETS),
+        "form": {**form, "preset": _preset_of(form["spec"])},
+        "errors": plain,
+        "spec_error": next((e["msg"] for e in plain if e["path"] == "spec"), None),
+        "presets": fitting_presets().get(form["benchmark"], sorted(PRESETS)),
+        "fitting": fitting_presets(),
+        "limits": _limits_of(form["benchmark"]),
+        "all_limits": {b.slug: benchmark_limits(b) for b in all_benchmarks()},
         "forms": family_forms(),
         "quota": quota,
         "source_notes": source_notes or [],
+        "study": {**STUDY_DEFAULTS, **(study or {})},
+        "study_errors": study_errors or {},
+        "study_presets": fitting_presets().get((study or {}).get("benchmark", "digits"), sorted(PRESETS)),
     }
     return accounts_web.render_form_page(request, "submit.html", context, status_code)
+
+
+def _limits_of(slug: str) -> dict[str, Any] | None:
+    try:
+        return benchmark_limits(get_benchmark(slug))
+    except UnknownBenchmark:
+        return None
+
+
+def _preset_of(text: str) -> str:
+    """The preset a spec text starts from, for the form's preset field ("" for none)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return ""
+    return str(data.get("preset", "")) if isinstance(data, dict) else ""

@@ -40,7 +40,10 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-_bearer = HTTPBearer(auto_error=False, description="An API token from `archarena token create NAME`.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token from the site's /tokens page (log in first) or `archarena token create NAME`.",
+)
 
 
 def require_user(
@@ -49,7 +52,7 @@ def require_user(
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         detail="A valid API token is required: send 'Authorization: Bearer <token>' "
-        "(create one with `archarena token create NAME`).",
+        "(create one on the site's /tokens page after logging in, or with `archarena token create NAME`).",
         headers={"WWW-Authenticate": "Bearer"},
     )
     if credentials is None or credentials.scheme.lower() != "bearer":

@@ -52,3 +52,38 @@ class Figure:
 
     def to_plotly_json(self) -> dict[str, Any]:
         return {"data": self.data, "layout": self.layout}
+
+
+# Colours that stay with a family (and, for MetaFormers, with the token mixer) on every page and over time: the
+# same architecture kind is drawn in the same colour whatever else is on the chart.
+KIND_COLORS: dict[str, str] = {
+    "attention": "#1f77b4",
+    "window_attention": "#aec7e8",
+    "dwconv": "#2ca02c",
+    "dynamic_dwconv": "#98df8a",
+    "spatial_mlp": "#ff7f0e",
+    "external_attention": "#ffbb78",
+    "pooling": "#9467bd",
+    "identity": "#7f7f7f",
+    "mixed": "#c5b0d5",
+    "resnet": "#d62728",
+    "plain": "#8c564b",
+    "convmixer": "#17becf",
+    "densenet": "#e377c2",
+    "repvgg": "#bcbd22",
+    "repmlp": "#f7b6d2",
+}
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
+def kind_key(family: str, mixer: str | None) -> str:
+    """What a colour follows: the token mixer of a MetaFormer, else the family."""
+    return mixer if family == "metaformer" and mixer else family
+
+
+def kind_color(family: str, mixer: str | None = None) -> str:
+    """The colour of this family/mixer on every chart; an unknown kind gets a palette colour fixed by its name."""
+    key = kind_key(family, mixer)
+    if key in KIND_COLORS:
+        return KIND_COLORS[key]
+    return PALETTE[sum(key.encode()) % len(PALETTE)]

@@ -84,6 +84,11 @@ def _cookie_flags(request: Request) -> dict[str, Any]:
     return {"httponly": True, "samesite": "lax", "secure": _settings(request).mode != "demo", "path": "/"}
 
 
+def cookie_flags(request: Request) -> dict[str, Any]:
+    """The flags every cookie of the site carries (HttpOnly, SameSite=Lax, Secure outside the demo, path /)."""
+    return _cookie_flags(request)
+
+
 def log_in(request: Request, response: Response, session: Session, user: User) -> None:
     """Start a session for ``user`` (the caller commits) and set its cookie, with a fresh CSRF token: one planted
     before the log-in is worthless afterwards."""

@@ -338,7 +338,7 @@ def test_the_audit_log_page_and_csv_are_for_admins(client: TestClient, sqlite_se
     assert client.post(
         f"/api/v1/submissions/{sid}/flag", json={"reason": "odd <b>numbers</b>"}, headers=root
     ).is_success
-    assert client.get("/audit", follow_redirects=False).headers["location"] == "/login"
+    assert client.get("/audit", follow_redirects=False).headers["location"] == "/login?next=/audit"
     sign_up(client, "visitor")
     refused = client.get("/audit")
     assert refused.status_code == 403 and "only an admin can read the audit log" in refused.text

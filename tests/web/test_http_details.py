@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
         ("PUT", "/api/v1/benchmarks", {"GET", "HEAD"}),
         ("POST", "/", {"GET", "HEAD"}),
         ("PATCH", "/api/v1/submissions/5", {"GET", "HEAD", "DELETE"}),
-        ("GET", "/submissions/3/delete", {"POST"}),
+        ("GET", "/submissions/3/rerun", {"POST"}),
         ("DELETE", "/queue", {"GET", "HEAD"}),
         ("POST", "/static/style.css", {"GET", "HEAD"}),
     ],
