@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from app.core.config import Settings
 from app.core.db.migrate import upgrade
 from app.main import create_app
+from app.specs import measuring
 
 PG_ADMIN_URL = os.environ.get("ARCHARENA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", int(os.environ.get("ARCHARENA_TEST_REDIS_PORT", "6379"))
@@ -194,3 +195,14 @@ def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     # run out of budget because of other tests.
     unlimited = {"rate_limit_per_minute": 100_000, "signups_per_hour": 100_000, "auth_attempts_per_minute": 100_000}
     return pg.model_copy(update=unlimited)
+
+
+@pytest.fixture
+def roomy_measuring() -> Iterator[None]:
+    """In-thread measuring with room for every thread of a race (the default cap is for a web process: two
+    measurements in flight, the rest refused with 503 — a race of 8 threads on a busy machine would meet it)."""
+    measuring.configure(0, concurrency=32)
+    try:
+        yield
+    finally:
+        measuring.configure(0)

@@ -43,7 +43,7 @@ def pg_client(pg_settings: Settings) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize("database", ["postgresql", "sqlite"])
 def test_concurrent_submits_never_share_the_last_quota_slot(
-    database: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    database: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, roomy_measuring: None
 ) -> None:
     """2N threads, each with its own session, submit at once against a limit of N: exactly N get through
     (PostgreSQL: the user's row is locked before counting; SQLite: the write lock is taken before counting)."""

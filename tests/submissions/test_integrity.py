@@ -6,7 +6,6 @@ without its data refuses before anything is charged."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,23 +16,12 @@ from app.core.config import Settings
 from app.core.db.session import get_sessionmaker, session_scope
 from app.core.db.tables import AuditEvent, Submission
 from app.main import create_app
-from app.specs import measuring
 from app.specs.validation import validate_spec
 from app.submissions import service
 from app.submissions.schemas import SubmissionIn
 from app.users.service import get_or_create_user, set_admin
 from tests.accounts.test_accounts import csrf
 from tests.submissions.test_api import TINY, token_for
-
-
-@pytest.fixture
-def roomy_measuring() -> Iterator[None]:
-    """In-thread measuring with room for every thread of a race (the default cap is for a web process)."""
-    measuring.configure(0, concurrency=32)
-    try:
-        yield
-    finally:
-        measuring.configure(0)
 
 
 def _race(settings: Settings, spec: dict[str, object], n: int = 8) -> list[service.SubmitOutcome | BaseException]:
