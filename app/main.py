@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,9 @@ from app.accounts.pages import router as account_pages
 from app.compare.api import router as compare_api
 from app.compare.pages import router as compare_pages
 from app.core.config import Settings, get_settings
+from app.core.db.session import get_engine
 from app.core.queue.relay import RelayThread
+from app.entries.stored import BoardRefresher
 from app.leaderboard.api import router as leaderboard_api
 from app.leaderboard.overall_routes import router as overall_routes
 from app.leaderboard.pages import router as leaderboard_pages
@@ -83,7 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Start what the app needs before it serves (the measuring pool, the outbox relay); stop it afterwards."""
+    """Start what the app needs before it serves (the measuring pool, the outbox relay, the boards' refresher);
+    stop it afterwards."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,9 +96,11 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         )
         await asyncio.to_thread(measuring.start)  # ready to measure before the first request
         relay = RelayThread(settings).start() if settings.relay_in_web else None
+        refresher = BoardRefresher(get_engine(settings.database_url), owner=f"web-{os.getpid()}").start()
         try:
             yield
         finally:
+            refresher.stop()
             if relay is not None:
                 relay.stop()
             measuring.shutdown()

@@ -16,9 +16,10 @@ from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.registry import Benchmark, get_benchmark
 from app.core.db.tables import RunStatus, Submission
 from app.entries import repository as repo
-from app.entries.entry import Entry, build_entry, shape_bias_note, standalone_notes
+from app.entries.entry import Entry, build_entry, shape_bias_note
 from app.entries.lineage import Try, lineages
 from app.entries.noise import BoardReference, board_reference
+from app.entries.repository import Member
 from app.stats.board import rank_board
 from app.stats.frontier import frontier_within_noise, pareto_front
 from app.stats.holdout import public_private_gap, robustness_description
@@ -54,7 +55,11 @@ def board_for_version(session: Session, slug: str, version: str) -> Board:
     """Entries with results first, by rank then mean; then the ones still waiting for their first seed."""
     benchmark = get_benchmark(slug)
     reference = board_reference(session, slug, version)
-    members = repo.lineage_members(session, slug, version)
+    return build_board(benchmark, reference, repo.board_members(session, slug, version))
+
+
+def build_board(benchmark: Benchmark, reference: BoardReference, members: list[Member]) -> Board:
+    """The board from its members' rows and its noise reference (no database)."""
     entries = [build_entry(s) for s in members if on_board(s)]
     scores = _lineages(entries, members, reference)
     requested = [len(a) + max(0, e.seeds_requested - e.n) for e, a in zip(entries, scores, strict=True)]
@@ -73,7 +78,7 @@ def board_for_version(session: Session, slug: str, version: str) -> Board:
     return Board(scored + pending, reference, ranks.covers, ranks.level, ranks.n_complete, benchmark.n_test)
 
 
-def on_board(submission: Submission) -> bool:
+def on_board(submission: Submission | Member) -> bool:
     """Hidden (by an admin) and deleted (by their owner) entries leave the board; their seeds still count in their
     lineage."""
     return submission.hidden_reason is None and submission.deleted_at is None
@@ -84,7 +89,7 @@ def _order(entry: Entry) -> tuple[int, float]:
     return (entry.rank if entry.rank is not None else 10**9, -(entry.test_acc_mean or 0.0))
 
 
-def _lineages(entries: list[Entry], members: list[Submission], reference: BoardReference) -> list[list[float]]:
+def _lineages(entries: list[Entry], members: list[Member], reference: BoardReference) -> list[list[float]]:
     """Group every try (hidden ones too) into lineages; return the scores each visible entry is ranked on: its
     own seeds, or for a lineage's best try within luck, the seeds of all the lineage's tries."""
     tries = [Try(s.id, s.lineage_key, dict(s.size_vector or {})) for s in members]
@@ -104,7 +109,7 @@ def _lineages(entries: list[Entry], members: list[Submission], reference: BoardR
     return scores
 
 
-def _finished_accs(submission: Submission) -> list[float]:
+def _finished_accs(submission: Member) -> list[float]:
     return [float(r.test_acc) for r in submission.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
 
 
@@ -124,7 +129,7 @@ def _ranked_scores(
     return list(entry.test_accs)
 
 
-def _private_gaps(entries: list[Entry], by_lineage: dict[int, list[int]], members: list[Submission]) -> None:
+def _private_gaps(entries: list[Entry], by_lineage: dict[int, list[int]], members: list[Member]) -> None:
     """The lineage's public-minus-private gap, on its best visible try (never a single entry's private score)."""
     benchmark = get_benchmark(members[0].benchmark) if members else None
     if benchmark is None or not benchmark.n_test_private:
@@ -188,18 +193,6 @@ def _notes(entry: Entry) -> list[str]:
     if entry.robustness:
         notes.append(entry.robustness)
     return notes + shape_bias_note(entry.shape_bias)
-
-
-def entry_of(session: Session, submission: Submission) -> Entry:
-    """A submission's entry as its board shows it (interval, rank, lineage and notes in the board's context); an
-    entry on no board (hidden by an admin) is built on its own, with the notes its own seeds support."""
-    if on_board(submission):
-        for entry in board_for_version(session, submission.benchmark, submission.recipe_version).entries:
-            if entry.id == submission.id:
-                return entry
-    entry = build_entry(submission)
-    entry.notes = standalone_notes(entry)
-    return entry
 
 
 def leaderboard(session: Session, benchmark: Benchmark, max_epochs: int | None) -> list[Entry]:

@@ -10,6 +10,7 @@ from statistics import fmean, stdev
 from typing import Any
 
 from app.core.db.tables import RunStatus, Submission
+from app.entries.repository import Member
 from app.stats.overfitting import entry_notes
 
 
@@ -88,7 +89,7 @@ def _mean(values: list[float | None]) -> float | None:
     return fmean(present) if present else None
 
 
-def build_entry(submission: Submission) -> Entry:
+def build_entry(submission: Submission | Member) -> Entry:
     """The entry's own numbers from its finished runs; the board adds the interval, ranks and notes."""
     finished = [r for r in submission.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
     test_accs = [float(r.test_acc) for r in finished if r.test_acc is not None]

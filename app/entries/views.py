@@ -10,9 +10,9 @@ from app.core.db.tables import RunStatus, Submission
 from app.core.errors import MAX_ID, NotFound
 from app.core.queue import fairness
 from app.entries import repository as repo
-from app.entries.board import entry_of
 from app.entries.curves import MeanCurve, mean_curve
 from app.entries.schemas import CurveOut, RunOut, SubmissionOut, SubmissionSummaryOut
+from app.entries.stored import entry_of
 
 
 def summary_out(submission: Submission) -> SubmissionSummaryOut:

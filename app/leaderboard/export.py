@@ -25,10 +25,10 @@ def filter_entries(entries: Iterable[Entry], family: str | None = None, mixer: s
 
 
 def entries_csv(entries: Sequence[Entry]) -> str:
-    return to_csv(CSV_COLUMNS, (_row(e) for e in entries))
+    return to_csv(CSV_COLUMNS, (csv_row(e) for e in entries))
 
 
-def _row(e: Entry) -> list[object]:
+def csv_row(e: Entry) -> list[object]:
     low, high = e.test_acc_ci or (None, None)
     return [
         e.rank, e.rank_low, e.rank_high, e.id, e.name, e.user, e.family, e.mixer or "", e.params, e.macs, e.flops,
