@@ -109,7 +109,7 @@ _cache_lock = threading.Lock()
 
 def figure(session: Session, view: StoredView, kind: str, variant: tuple[str, str, str], query: BoardQuery) -> Any:
     """One chart's figure JSON for the stored board (and the filters), built once per snapshot and kept."""
-    board = (str(session.get_bind().url), view.id, view.version, view.computed_at)
+    board = (str(session.get_bind().engine.url), view.id, view.version, view.computed_at)
     key = (board, kind, variant, query.family, query.mixer, query.q, query.pmin, query.pmax)
     with _cache_lock:
         kept = _figure_cache.get(key)
