@@ -9,8 +9,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import plotly
-from fastapi import Depends, FastAPI
-from fastapi.responses import FileResponse
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app.about.pages import router as about_pages
@@ -33,6 +33,7 @@ from app.studies.pages import router as studies_pages
 from app.submissions.api import router as submissions_api
 from app.submissions.pages import router as submission_pages
 from app.web.apidocs import install_api_docs
+from app.web.caching import static_file
 from app.web.errors import install_error_handlers
 from app.web.inputguard import InputGuardMiddleware
 from app.web.middleware import (
@@ -76,8 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_api_docs(app)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+    def plotly_js(request: Request) -> Response:
+        return static_file(request, PLOTLY_JS, "text/javascript")
 
     _install_middleware(app)
     install_error_handlers(app)
@@ -112,11 +113,14 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
 
 
 def _install_middleware(app: FastAPI) -> None:
-    # The last added is the outermost: security headers on everything, then the body limit before anything
-    # reads a body, the hostile-input check, HEAD as GET, relative redirects, and a filled Allow on a 405.
+    # The last added is the outermost: security headers on everything, compression, then the body limit before
+    # anything reads a body, the hostile-input check, HEAD as GET, relative redirects, and a filled Allow on a 405.
     app.add_middleware(AllowHeaderMiddleware)
     app.add_middleware(RelativeRedirectMiddleware)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=64 * 1024)
+    # Pages, JSON, CSV and static files compressed for clients that accept gzip (a response that is already,
+    # plotly.min.js, is left as it is).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -4,11 +4,15 @@ browsers ask every time, so a reload after a change is never stale, and a reload
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
+from pathlib import Path
 
 from fastapi import Request, Response
+from fastapi.responses import FileResponse
 
 
 def validators(tag: str, modified: datetime, *, per_visitor: Request | None = None) -> dict[str, str]:
@@ -47,3 +51,25 @@ def not_modified(request: Request, headers: dict[str, str]) -> Response | None:
         since = request.headers.get("if-modified-since")
         fresh = since is not None and _not_modified_since(since, headers["Last-Modified"])
     return Response(status_code=304, headers=headers) if fresh else None
+
+
+@lru_cache(maxsize=4)
+def _gzipped(path: Path, mtime: float) -> bytes:
+    return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+
+
+def static_file(request: Request, path: Path, media_type: str, max_age: int = 86400) -> Response:
+    """A large static file (plotly.min.js: 4.8 MB, 1.4 MB gzipped), compressed once per process and served
+    gzipped to clients that take it, with validators so that a revalidation is a 304."""
+    stat = path.stat()
+    modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+    headers = validators(f"{stat.st_size:x}-{int(stat.st_mtime):x}", modified)
+    headers["Cache-Control"] = f"max-age={max_age}"
+    headers["Vary"] = "Accept-Encoding"
+    unchanged = not_modified(request, headers)
+    if unchanged is not None:
+        return unchanged
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(_gzipped(path, stat.st_mtime), media_type=media_type, headers=headers)
+    return FileResponse(path, media_type=media_type, headers=headers)

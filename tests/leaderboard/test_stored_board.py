@@ -205,11 +205,12 @@ def test_a_seeded_board_of_300_pages_in_bounded_json_equal_to_the_stored_board(d
     with TestClient(create_app(db_settings)) as client:
         first = client.get("/api/v1/benchmarks/digits/leaderboard", params={"per_page": 50})
         body = first.json()
-        assert body["total"] == 300 and body["pages"] == 6 and len(body["entries"]) == 50
+        # PostgreSQL's database lives for the test session: earlier tests' entries may share the board.
+        assert body["total"] >= 300 and body["pages"] == -(-body["total"] // 50) and len(body["entries"]) == 50
         assert len(first.content) < 120_000  # one page, whatever the board's size
         pages = [body] + [
             client.get("/api/v1/benchmarks/digits/leaderboard", params={"per_page": 50, "page": p}).json()
-            for p in range(2, 7)
+            for p in range(2, body["pages"] + 1)
         ]
         assert client.get("/api/v1/benchmarks/digits/leaderboard", params={"per_page": 501}).status_code == 422
     served = [e for page in pages for e in page["entries"]]
