@@ -23,7 +23,7 @@ from app.entries.repository import Member
 from app.stats.board import rank_board
 from app.stats.frontier import frontier_within_noise, pareto_front
 from app.stats.holdout import public_private_gap, robustness_description
-from app.stats.luck import lineage_rank_scores
+from app.stats.luck import LuckNote, lineage_rank_scores
 from app.stats.overfitting import entry_notes
 
 
@@ -100,11 +100,12 @@ def _lineages(entries: list[Entry], members: list[Member], reference: BoardRefer
         if seeds[s.id]:
             by_lineage[lineage_of[s.id]].append(s.id)
     scores: list[list[float]] = []
+    luck: dict[int, tuple[list[float], LuckNote]] = {}  # per lineage: its tries are judged once, not once each
     for entry in entries:
         entry.lineage_id = lineage_of[entry.id]
         family = by_lineage.get(entry.lineage_id, [])
         entry.lineage_tries = max(1, len(family))
-        scores.append(_ranked_scores(entry, family, seeds, reference))
+        scores.append(_ranked_scores(entry, family, seeds, reference, luck))
     _private_gaps(entries, by_lineage, members)
     return scores
 
@@ -114,12 +115,17 @@ def _finished_accs(submission: Member) -> list[float]:
 
 
 def _ranked_scores(
-    entry: Entry, family: list[int], seeds: dict[int, list[float]], reference: BoardReference
+    entry: Entry,
+    family: list[int],
+    seeds: dict[int, list[float]],
+    reference: BoardReference,
+    luck: dict[int, tuple[list[float], LuckNote]],
 ) -> list[float]:
     if len(family) < 2 or entry.id not in family:
         return list(entry.test_accs)
-    tries = [seeds[i] for i in family]
-    scores, note = lineage_rank_scores(tries, reference.ref)
+    if family[0] not in luck:
+        luck[family[0]] = lineage_rank_scores([seeds[i] for i in family], reference.ref)
+    scores, note = luck[family[0]]
     if family[note.best_index] != entry.id:
         return list(entry.test_accs)
     entry.luck = note.to_dict()
@@ -134,12 +140,12 @@ def _private_gaps(entries: list[Entry], by_lineage: dict[int, list[int]], member
     benchmark = get_benchmark(members[0].benchmark) if members else None
     if benchmark is None or not benchmark.n_test_private:
         return
-    runs = {s.id: [r for r in s.runs if r.test_private_acc is not None and r.test_acc is not None] for s in members}
+    by_id = {s.id: s for s in members}
     for entry in entries:
         family = by_lineage.get(entry.lineage_id or -1, [])
         if len(family) < 2 or entry.luck is None:
             continue
-        paired = [r for i in family for r in runs[i]]
+        paired = [r for i in family for r in by_id[i].runs if r.test_private_acc is not None and r.test_acc is not None]
         public = [float(r.test_acc or 0.0) for r in paired]
         private = [float(r.test_private_acc or 0.0) for r in paired]
         if len(paired) >= 2:

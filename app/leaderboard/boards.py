@@ -17,7 +17,7 @@ from app.benchmarks.registry import Benchmark, get_benchmark
 from app.entries import stored
 from app.entries.board import Board
 from app.entries.stored import BoardQuery, StoredView
-from app.leaderboard.export import CSV_COLUMNS, csv_row
+from app.leaderboard.export import CSV_COLUMNS, csv_values
 from app.leaderboard.families import families_out, group_of
 from app.leaderboard.plots import families_figure, frontier_figure, second_test_figure, timeline_figure
 from app.leaderboard.schemas import EntryOut, FamiliesOut, FrontierOut, LeaderboardOut, NoiseOut
@@ -84,18 +84,25 @@ def frontier_out(session: Session, view: StoredView) -> FrontierOut:
     )
 
 
-def crossing_out(session: Session, view: StoredView, by: str = "mixer", x: str = "macs") -> FamiliesOut:
-    """The fits as stored with the snapshot (the default grouping and axis); others are fitted here."""
+def stored_crossing(view: StoredView) -> FamiliesOut | None:
+    """The default fits as stored with the snapshot; None while they are being computed."""
     kept = view.meta.get("extras", {}).get("crossing")
-    if kept is not None and (by, x) == ("mixer", "macs"):
-        return FamiliesOut.model_validate(kept)
+    return FamiliesOut.model_validate(kept) if kept is not None else None
+
+
+def crossing_out(session: Session, view: StoredView, by: str = "mixer", x: str = "macs") -> FamiliesOut:
+    """The fits as stored with the snapshot (the default grouping and axis); others, or the default ones not
+    stored yet, are fitted here."""
+    kept = stored_crossing(view) if (by, x) == ("mixer", "macs") else None
+    if kept is not None:
+        return kept
     title = get_benchmark(view.benchmark).title
     return families_out(stored.entries(session, view), view.benchmark, title, view.recipe_version, by, x)
 
 
 def csv_stream(session: Session, view: StoredView, query: BoardQuery) -> Iterator[str]:
     """Every matching row as CSV, a chunk at a time (the header first)."""
-    rows = (csv_row(stored.entry_from_data(data)) for data in stored.iter_rows(session.get_bind(), view, query))
+    rows = (csv_values(data) for data in stored.iter_rows(session.get_bind(), view, query))
     return csv_lines(CSV_COLUMNS, rows)
 
 

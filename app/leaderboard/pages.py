@@ -159,7 +159,7 @@ def _context(session: Any, benchmark: Benchmark, view: StoredView, query: BoardQ
         **_ordering(query, filters),
         "families": view.meta["families"],
         "mixers": view.meta["mixers"],
-        "crossing": boards.crossing_out(session, view),
+        "crossing": boards.stored_crossing(view),
         "n_scored": view.meta["n_scored"],
         **_data_context(benchmark, data_dir),
     }

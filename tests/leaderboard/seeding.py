@@ -75,9 +75,12 @@ def _epochs(run: dict[str, Any], n: int, first: int) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def seed_board(database_url: str, n: int, *, max_epochs: int | None, epochs: int = 0, seed: int = 0) -> str:
+def seed_board(
+    database_url: str, n: int, *, max_epochs: int | None, epochs: int = 0, seed: int = 0, mark: bool = True
+) -> str:
     """Write ``n`` finished digits entries (3 runs each, ``epochs`` epoch rows per run) and a frozen noise
-    reference under the recipe version ``max_epochs`` gives; the board is marked. Returns the recipe version."""
+    reference under the recipe version ``max_epochs`` gives; the board is marked (``mark``: a schema without
+    stored boards has nothing to mark). Returns the recipe version."""
     version = effective_recipe_version(get_benchmark("digits").recipe, max_epochs)
     rng = random.Random(seed)
     engine = create_engine(database_url)
@@ -104,8 +107,9 @@ def seed_board(database_url: str, n: int, *, max_epochs: int | None, epochs: int
             _insert(conn, EpochMetric.__table__, rows)
         _reference(conn, version)
         _fix_sequences(conn, (users, subs, runs, EpochMetric.__table__))
-        with Session(bind=conn) as session:
-            mark_board(session, "digits", version)
+        if mark:
+            with Session(bind=conn) as session:
+                mark_board(session, "digits", version)
     engine.dispose()
     return version
 
