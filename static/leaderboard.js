@@ -62,7 +62,12 @@
     return fetch(figureUrl(kind), {headers: {Accept: "application/json"}})
       .then(function (res) { if (!res.ok) throw new Error("figure " + kind + ": HTTP " + res.status); return res.json(); })
       .then(function (fig) { return draw(el, fig); })
-      .then(function () { el.removeAttribute("aria-busy"); if (kind === "explorer") el.dataset.variant = variant; });
+      .then(function () { el.removeAttribute("aria-busy"); if (kind === "explorer") el.dataset.variant = variant; })
+      .catch(function (err) {
+        el.removeAttribute("aria-busy");
+        el.dataset.failed = "true";
+        el.textContent = "This chart could not be loaded (" + err.message + "); reload the page to try again.";
+      });
   }
 
   function lazyCharts() {

@@ -65,6 +65,12 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_board_marks_board", "board_marks", ["benchmark", "recipe_version"], unique=False)
+    # Every board that has entries is marked, so that the refreshers compute it in the background after the
+    # upgrade instead of its first reader.
+    op.execute(
+        "INSERT INTO board_marks (benchmark, recipe_version, at) "
+        "SELECT DISTINCT benchmark, recipe_version, CURRENT_TIMESTAMP FROM submissions"
+    )
 
 
 def downgrade() -> None:

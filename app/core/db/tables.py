@@ -344,7 +344,7 @@ class StoredBoard(Base):
     recipe_version: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=0)
     computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    compute_seconds: Mapped[float | None] = mapped_column(Float)
+    compute_seconds: Mapped[float | None] = mapped_column(Float)  # CPU seconds the computation took
     n_entries: Mapped[int] = mapped_column(Integer, default=0)
     meta: Mapped[str] = mapped_column(Text, default="{}")  # JSON text: noise reference, covers, level, groups
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
