@@ -117,6 +117,7 @@ def _meta(board: Board, slug: str, version: str) -> dict[str, Any]:
         "n_scored": sum(1 for e in board.entries if e.test_acc_mean is not None),
         "families": sorted({e.family for e in board.entries}),
         "mixers": sorted({e.mixer for e in board.entries if e.mixer}),
+        "frontier": [i for i, e in enumerate(board.entries) if e.on_frontier],  # positions: read by primary key
         "extras": {},  # filled in after the snapshot is stored (``_add_extras``)
     }
 
@@ -376,7 +377,9 @@ def iter_rows(bind: Any, view: StoredView, query: BoardQuery) -> Iterator[dict[s
 
 
 def frontier_rows(session: Session, view: StoredView) -> list[dict[str, Any]]:
-    sql = select(BoardEntry.data).where(BoardEntry.board_id == view.id, BoardEntry.on_frontier.is_(True))
+    """The frontier's rows, cheapest first (by their positions: a few rows read by key, whatever the board's size)."""
+    where = BoardEntry.position.in_(view.meta["frontier"]) if "frontier" in view.meta else BoardEntry.on_frontier
+    sql = select(BoardEntry.data).where(BoardEntry.board_id == view.id, where)
     return [json.loads(data) for data in session.scalars(sql.order_by(BoardEntry.macs, BoardEntry.position))]
 
 
