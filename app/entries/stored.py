@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, insert, or_, select, update
@@ -289,8 +289,9 @@ def current(session: Session, slug: str, version: str) -> StoredView:
         row, marked = _state(session, slug, version)
     if row is None or row.version == 0:
         raise TimeoutError(f"board {slug}/{version} is still being computed")
+    computed = row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=UTC)  # SQLite: naive
     return StoredView(
-        row.id, slug, version, row.version, row.computed_at, row.compute_seconds or 0.0, row.n_entries,
+        row.id, slug, version, row.version, computed, row.compute_seconds or 0.0, row.n_entries,
         json.loads(row.meta), marked,
     )  # fmt: skip
 
