@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.db.tables import BoardEntry, BoardMark, StoredBoard, Submission, utcnow
+from app.core.errors import ServiceUnavailable
 from app.entries.board import Board, board_for_version, on_board
 from app.entries.entry import Entry, build_entry, standalone_notes
 from app.entries.noise import BoardReference
@@ -288,7 +289,7 @@ def current(session: Session, slug: str, version: str) -> StoredView:
         time.sleep(0.05)  # another process holds the lease and is computing this very board
         row, marked = _state(session, slug, version)
     if row is None or row.version == 0:
-        raise TimeoutError(f"board {slug}/{version} is still being computed")
+        raise ServiceUnavailable(f"the {slug} board is being computed for the first time; try again shortly", 10)
     computed = row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=UTC)  # SQLite: naive
     return StoredView(
         row.id, slug, version, row.version, computed, row.compute_seconds or 0.0, row.n_entries,

@@ -227,3 +227,18 @@ def test_a_seeded_board_of_300_pages_in_bounded_json_equal_to_the_stored_board(d
     for e in own:
         assert e["test_acc_ci"] == pytest.approx(list(recomputed[e["id"]]["interval"]), abs=1e-9)
         assert (e["rank"], e["rank_high"]) == (recomputed[e["id"]]["rank"], recomputed[e["id"]]["rank_high"])
+
+
+def test_a_board_another_process_is_computing_for_the_first_time_is_a_503(
+    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, version = get_engine(sqlite_settings.database_url), version_of(sqlite_settings)
+    board_id = stored._board_id(engine, "digits", version)
+    assert stored._lease(engine, board_id, "busy", take=True)  # no snapshot yet, and someone else is on it
+    monkeypatch.setattr(stored, "WAIT_S", 0.2)
+    with TestClient(create_app(sqlite_settings), raise_server_exceptions=False) as client:
+        res = client.get("/api/v1/benchmarks/digits/leaderboard")
+        assert res.status_code == 503 and res.headers["retry-after"] == "10"
+        assert "being computed" in res.json()["detail"]
+        assert stored._lease(engine, board_id, "busy", take=False)
+        assert client.get("/api/v1/benchmarks/digits/leaderboard").status_code == 200
