@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 INLINE_MAX = 300  # a marked board up to this size is recomputed by the read that finds it
 LEASE = timedelta(seconds=300)
 WAIT_S = 30.0  # the longest a read waits for another process's first snapshot of a board
-WAIT_SMALL_S = 5.0  # … and for its recomputation of a small one (milliseconds, unless that process is stuck)
+WAIT_SMALL_S = 20.0  # … and for its recomputation of a small one (milliseconds, unless that process is stuck)
 _CHUNK = 500
 
 Extra = Callable[[Board, str, str], dict[str, Any]]
