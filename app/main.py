@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import plotly
-from fastapi import Depends, FastAPI
-from fastapi.responses import FileResponse
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app.about.pages import router as about_pages
@@ -17,7 +18,9 @@ from app.accounts.pages import router as account_pages
 from app.compare.api import router as compare_api
 from app.compare.pages import router as compare_pages
 from app.core.config import Settings, get_settings
+from app.core.db.session import get_engine
 from app.core.queue.relay import RelayThread
+from app.entries.stored import BoardRefresher
 from app.leaderboard.api import router as leaderboard_api
 from app.leaderboard.overall_routes import router as overall_routes
 from app.leaderboard.pages import router as leaderboard_pages
@@ -32,6 +35,7 @@ from app.submissions.pages import router as submission_pages
 from app.transfer.api import router as transfer_api
 from app.transfer.pages import router as transfer_pages
 from app.web.apidocs import install_api_docs
+from app.web.caching import static_file
 from app.web.errors import install_error_handlers
 from app.web.inputguard import InputGuardMiddleware
 from app.web.middleware import (
@@ -75,8 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_api_docs(app)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+    def plotly_js(request: Request) -> Response:
+        return static_file(request, PLOTLY_JS, "text/javascript")
 
     _install_middleware(app)
     install_error_handlers(app)
@@ -85,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Start what the app needs before it serves (the measuring pool, the outbox relay); stop it afterwards."""
+    """Start what the app needs before it serves (the measuring pool, the outbox relay, the boards' refresher);
+    stop it afterwards."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,9 +99,11 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         )
         await asyncio.to_thread(measuring.start)  # ready to measure before the first request
         relay = RelayThread(settings).start() if settings.relay_in_web else None
+        refresher = BoardRefresher(get_engine(settings.database_url), owner=f"web-{os.getpid()}").start()
         try:
             yield
         finally:
+            refresher.stop()
             if relay is not None:
                 relay.stop()
             measuring.shutdown()
@@ -108,11 +115,14 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
 
 
 def _install_middleware(app: FastAPI) -> None:
-    # The last added is the outermost: security headers on everything, then the body limit before anything
-    # reads a body, the hostile-input check, HEAD as GET, relative redirects, and a filled Allow on a 405.
+    # The last added is the outermost: security headers on everything, compression, then the body limit before
+    # anything reads a body, the hostile-input check, HEAD as GET, relative redirects, and a filled Allow on a 405.
     app.add_middleware(AllowHeaderMiddleware)
     app.add_middleware(RelativeRedirectMiddleware)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=64 * 1024)
+    # Pages, JSON, CSV and static files compressed for clients that accept gzip (a response that is already,
+    # plotly.min.js, is left as it is).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -16,13 +16,15 @@ from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.registry import Benchmark, get_benchmark
 from app.core.db.tables import RunStatus, Submission
 from app.entries import repository as repo
-from app.entries.entry import Entry, build_entry, shape_bias_note, standalone_notes
+from app.entries.chance import chance_note
+from app.entries.entry import Entry, build_entry, shape_bias_note
 from app.entries.lineage import Try, lineages
 from app.entries.noise import BoardReference, board_reference
+from app.entries.repository import Member
 from app.stats.board import rank_board
 from app.stats.frontier import frontier_within_noise, pareto_front
 from app.stats.holdout import public_private_gap, robustness_description
-from app.stats.luck import lineage_rank_scores
+from app.stats.luck import LuckNote, lineage_rank_scores
 from app.stats.overfitting import entry_notes
 
 
@@ -54,7 +56,11 @@ def board_for_version(session: Session, slug: str, version: str) -> Board:
     """Entries with results first, by rank then mean; then the ones still waiting for their first seed."""
     benchmark = get_benchmark(slug)
     reference = board_reference(session, slug, version)
-    members = repo.lineage_members(session, slug, version)
+    return build_board(benchmark, reference, repo.board_members(session, slug, version))
+
+
+def build_board(benchmark: Benchmark, reference: BoardReference, members: list[Member]) -> Board:
+    """The board from its members' rows and its noise reference (no database)."""
     entries = [build_entry(s) for s in members if on_board(s)]
     scores = _lineages(entries, members, reference)
     requested = [len(a) + max(0, e.seeds_requested - e.n) for e, a in zip(entries, scores, strict=True)]
@@ -68,12 +74,12 @@ def board_for_version(session: Session, slug: str, version: str) -> Board:
     _frontier(scored)
     _robustness(scored, benchmark.second_test)
     for entry in entries:
-        entry.notes = _notes(entry)
+        entry.notes = _notes(entry, benchmark.num_classes, reference.ref.sigma)
     pending = [e for e in entries if e.test_acc_mean is None]
     return Board(scored + pending, reference, ranks.covers, ranks.level, ranks.n_complete, benchmark.n_test)
 
 
-def on_board(submission: Submission) -> bool:
+def on_board(submission: Submission | Member) -> bool:
     """Hidden (by an admin) and deleted (by their owner) entries leave the board; their seeds still count in their
     lineage."""
     return submission.hidden_reason is None and submission.deleted_at is None
@@ -84,7 +90,7 @@ def _order(entry: Entry) -> tuple[int, float]:
     return (entry.rank if entry.rank is not None else 10**9, -(entry.test_acc_mean or 0.0))
 
 
-def _lineages(entries: list[Entry], members: list[Submission], reference: BoardReference) -> list[list[float]]:
+def _lineages(entries: list[Entry], members: list[Member], reference: BoardReference) -> list[list[float]]:
     """Group every try (hidden ones too) into lineages; return the scores each visible entry is ranked on: its
     own seeds, or for a lineage's best try within luck, the seeds of all the lineage's tries."""
     tries = [Try(s.id, s.lineage_key, dict(s.size_vector or {})) for s in members]
@@ -95,26 +101,32 @@ def _lineages(entries: list[Entry], members: list[Submission], reference: BoardR
         if seeds[s.id]:
             by_lineage[lineage_of[s.id]].append(s.id)
     scores: list[list[float]] = []
+    luck: dict[int, tuple[list[float], LuckNote]] = {}  # per lineage: its tries are judged once, not once each
     for entry in entries:
         entry.lineage_id = lineage_of[entry.id]
         family = by_lineage.get(entry.lineage_id, [])
         entry.lineage_tries = max(1, len(family))
-        scores.append(_ranked_scores(entry, family, seeds, reference))
+        scores.append(_ranked_scores(entry, family, seeds, reference, luck))
     _private_gaps(entries, by_lineage, members)
     return scores
 
 
-def _finished_accs(submission: Submission) -> list[float]:
+def _finished_accs(submission: Member) -> list[float]:
     return [float(r.test_acc) for r in submission.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
 
 
 def _ranked_scores(
-    entry: Entry, family: list[int], seeds: dict[int, list[float]], reference: BoardReference
+    entry: Entry,
+    family: list[int],
+    seeds: dict[int, list[float]],
+    reference: BoardReference,
+    luck: dict[int, tuple[list[float], LuckNote]],
 ) -> list[float]:
     if len(family) < 2 or entry.id not in family:
         return list(entry.test_accs)
-    tries = [seeds[i] for i in family]
-    scores, note = lineage_rank_scores(tries, reference.ref)
+    if family[0] not in luck:
+        luck[family[0]] = lineage_rank_scores([seeds[i] for i in family], reference.ref)
+    scores, note = luck[family[0]]
     if family[note.best_index] != entry.id:
         return list(entry.test_accs)
     entry.luck = note.to_dict()
@@ -124,17 +136,17 @@ def _ranked_scores(
     return list(entry.test_accs)
 
 
-def _private_gaps(entries: list[Entry], by_lineage: dict[int, list[int]], members: list[Submission]) -> None:
+def _private_gaps(entries: list[Entry], by_lineage: dict[int, list[int]], members: list[Member]) -> None:
     """The lineage's public-minus-private gap, on its best visible try (never a single entry's private score)."""
     benchmark = get_benchmark(members[0].benchmark) if members else None
     if benchmark is None or not benchmark.n_test_private:
         return
-    runs = {s.id: [r for r in s.runs if r.test_private_acc is not None and r.test_acc is not None] for s in members}
+    by_id = {s.id: s for s in members}
     for entry in entries:
         family = by_lineage.get(entry.lineage_id or -1, [])
         if len(family) < 2 or entry.luck is None:
             continue
-        paired = [r for i in family for r in runs[i]]
+        paired = [r for i in family for r in by_id[i].runs if r.test_private_acc is not None and r.test_acc is not None]
         public = [float(r.test_acc or 0.0) for r in paired]
         private = [float(r.test_private_acc or 0.0) for r in paired]
         if len(paired) >= 2:
@@ -165,10 +177,13 @@ def _robustness(scored: list[Entry], shifted_name: str | None) -> None:
         e.robustness = robustness_description(e.test_acc_mean or 0.0, e.test2_acc_mean or 0.0, shifted_name, typical)
 
 
-def _notes(entry: Entry) -> list[str]:
+def _notes(entry: Entry, num_classes: int, noise: float) -> list[str]:
     if entry.test_acc_mean is None:
         return [entry.rank_status] if entry.rank_status else []
-    notes = entry_notes(
+    low = entry.test_acc_ci[0] if entry.test_acc_ci else None
+    chance = chance_note(entry.test_acc_mean, num_classes, noise, low)
+    notes = [chance] if chance else []
+    notes += entry_notes(
         train_acc=entry.train_acc_mean,
         val_acc=entry.val_acc_mean,
         test_acc=entry.test_acc_mean,
@@ -188,18 +203,6 @@ def _notes(entry: Entry) -> list[str]:
     if entry.robustness:
         notes.append(entry.robustness)
     return notes + shape_bias_note(entry.shape_bias)
-
-
-def entry_of(session: Session, submission: Submission) -> Entry:
-    """A submission's entry as its board shows it (interval, rank, lineage and notes in the board's context); an
-    entry on no board (hidden by an admin) is built on its own, with the notes its own seeds support."""
-    if on_board(submission):
-        for entry in board_for_version(session, submission.benchmark, submission.recipe_version).entries:
-            if entry.id == submission.id:
-                return entry
-    entry = build_entry(submission)
-    entry.notes = standalone_notes(entry)
-    return entry
 
 
 def leaderboard(session: Session, benchmark: Benchmark, max_epochs: int | None) -> list[Entry]:

@@ -4,12 +4,14 @@ notes, once."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from statistics import fmean, stdev
+from statistics import fmean
 from typing import Any
 
 from app.core.db.tables import RunStatus, Submission
+from app.entries.repository import Member
 from app.stats.overfitting import entry_notes
 
 
@@ -61,10 +63,20 @@ class Entry:
     paired_public_accs: list[float] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """Every shown field (a shallow copy: what JSON needs, without ``asdict``'s deep copies)."""
+        data = {f.name: getattr(self, f.name) for f in _SHOWN}
         data["created_at"] = self.created_at.isoformat()
-        del data["private_accs"], data["paired_public_accs"]
         return data
+
+
+_SHOWN = tuple(f for f in fields(Entry) if f.name not in ("private_accs", "paired_public_accs"))
+
+
+def _stdev(values: list[float]) -> float:
+    """The sample standard deviation in floats (``statistics.stdev`` computes it in exact fractions: the same
+    number to the last digit or so, at a hundredth of the cost on a board of thousands)."""
+    mean = fmean(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def _shape_bias(shape_acc: float | None, texture_acc: float | None) -> float | None:
@@ -88,7 +100,7 @@ def _mean(values: list[float | None]) -> float | None:
     return fmean(present) if present else None
 
 
-def build_entry(submission: Submission) -> Entry:
+def build_entry(submission: Submission | Member) -> Entry:
     """The entry's own numbers from its finished runs; the board adds the interval, ranks and notes."""
     finished = [r for r in submission.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
     test_accs = [float(r.test_acc) for r in finished if r.test_acc is not None]
@@ -108,7 +120,7 @@ def build_entry(submission: Submission) -> Entry:
         seeds_requested=submission.seeds_requested,
         n=len(test_accs),
         test_acc_mean=test_mean,
-        test_acc_std=stdev(test_accs) if len(test_accs) > 1 else (0.0 if test_accs else None),
+        test_acc_std=_stdev(test_accs) if len(test_accs) > 1 else (0.0 if test_accs else None),
         test_acc_ci=None,
         train_acc_mean=train_mean,
         val_acc_mean=_mean([r.val_acc for r in finished]),

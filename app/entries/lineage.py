@@ -61,12 +61,11 @@ def _size_scale(sizes: dict[str, float]) -> float:
 
 
 def _link(group: list[Try], tolerance: float, roots: _Roots) -> None:
-    ordered = sorted(group, key=lambda t: _size_scale(t.sizes))
-    window = max(1, len(ordered[0].sizes)) * math.log(1.0 + tolerance) + 1e-9
-    for i, a in enumerate(ordered):
-        scale = _size_scale(a.sizes)
-        for b in ordered[i + 1 :]:
-            if _size_scale(b.sizes) - scale > window:
+    scales = sorted(((_size_scale(t.sizes), t) for t in group), key=lambda pair: pair[0])
+    window = max(1, len(scales[0][1].sizes)) * math.log(1.0 + tolerance) + 1e-9
+    for i, (scale, a) in enumerate(scales):
+        for other, b in scales[i + 1 :]:
+            if other - scale > window:
                 break
             if sizes_near(a.sizes, b.sizes, tolerance):
                 roots.join(a.id, b.id)

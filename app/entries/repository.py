@@ -3,12 +3,15 @@ and epochs, and lists of submissions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.core.db.tables import NoiseReferenceRow, Run, RunStatus, Submission, User
+from app.core.db.boardmarks import mark_board
+from app.core.db.tables import NoiseReferenceRow, Run, RunKind, RunStatus, Submission, User
 
 
 def submissions_for(session: Session, benchmark: str, recipe_version: str) -> list[Submission]:
@@ -70,6 +73,7 @@ def finished_test_accs(session: Session, benchmark: str, recipe_version: str) ->
             Submission.recipe_version == recipe_version,
             Submission.hidden_reason.is_(None),
             Submission.deleted_at.is_(None),
+            Run.kind == RunKind.UPSTREAM,
             Run.status == RunStatus.FINISHED,
             Run.test_acc.is_not(None),
         )
@@ -97,6 +101,7 @@ def add_noise_reference(
     )
     session.add(row)
     session.flush()
+    mark_board(session, benchmark, recipe_version)  # every interval and rank on the board depends on it
     return row
 
 
@@ -125,3 +130,81 @@ def lineage_members(session: Session, benchmark: str, recipe_version: str) -> li
         .order_by(Submission.id)
     )
     return list(session.scalars(query))
+
+
+@dataclass
+class MemberRun:
+    """The columns of a run a board reads."""
+
+    status: str
+    test_acc: float | None
+    train_acc: float | None
+    val_acc: float | None
+    test2_acc: float | None
+    test2_texture_acc: float | None
+    test_private_acc: float | None
+    projected_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Owner:
+    name: str
+
+
+@dataclass
+class Member:
+    """The columns of a submission a board reads (no spec, no breakdown: plain tuples, not ORM objects)."""
+
+    id: int
+    benchmark: str
+    name: str
+    user: Owner
+    family: str
+    mixer: str | None
+    params: int
+    macs: int
+    status: str
+    seeds_requested: int
+    is_baseline: bool
+    hidden_reason: str | None
+    flag_reason: str | None
+    deleted_at: datetime | None
+    lineage_key: str | None
+    size_vector: dict[str, Any] | None
+    train_s_per_image: float | None
+    deploy_params: int | None
+    deploy_macs: int | None
+    created_at: datetime
+    runs: list[MemberRun] = field(default_factory=list)
+
+
+_MEMBER_COLUMNS = (
+    Submission.id, Submission.benchmark, Submission.name, User.name, Submission.family, Submission.mixer,
+    Submission.params, Submission.macs, Submission.status, Submission.seeds_requested, Submission.is_baseline,
+    Submission.hidden_reason, Submission.flag_reason, Submission.deleted_at, Submission.lineage_key,
+    Submission.size_vector, Submission.train_s_per_image, Submission.deploy_params, Submission.deploy_macs,
+    Submission.created_at,
+)  # fmt: skip
+_RUN_COLUMNS = (
+    Run.submission_id, Run.status, Run.test_acc, Run.train_acc, Run.val_acc, Run.test2_acc, Run.test2_texture_acc,
+    Run.test_private_acc, Run.projected_seconds,
+)  # fmt: skip
+
+
+def board_members(session: Session, benchmark: str, recipe_version: str) -> list[Member]:
+    """What ``lineage_members`` returns, as plain rows in two queries: every try on a board (hidden and deleted
+    ones too) with the run columns a board reads, by id, runs by seed."""
+    where = (Submission.benchmark == benchmark, Submission.recipe_version == recipe_version)
+    query = select(*_MEMBER_COLUMNS).join(User, User.id == Submission.user_id).where(*where).order_by(Submission.id)
+    members: dict[int, Member] = {}
+    for row in session.execute(query):
+        values = list(row)
+        values[3] = Owner(values[3])
+        members[row[0]] = Member(*values)
+    own = Run.kind == RunKind.UPSTREAM  # an entry's seeds, not its downstream (transfer) runs
+    runs = select(*_RUN_COLUMNS).join(Submission, Submission.id == Run.submission_id).where(*where, own)
+    for row in session.execute(runs.order_by(Run.submission_id, Run.seed)):
+        member = members.get(row[0])
+        if member is not None:
+            member.runs.append(MemberRun(*row[1:]))
+    return list(members.values())

@@ -11,12 +11,12 @@ from app.core.db.tables import RunStatus, Submission
 from app.core.errors import MAX_ID, NotFound
 from app.core.queue import fairness
 from app.entries import repository as repo
-from app.entries.board import entry_of
 from app.entries.chance import chance_note
 from app.entries.curves import MeanCurve, mean_curve
 from app.entries.entry import Entry
 from app.entries.noise import board_reference
 from app.entries.schemas import CurveOut, RunOut, SubmissionOut, SubmissionSummaryOut
+from app.entries.stored import entry_of
 
 
 def summary_out(submission: Submission) -> SubmissionSummaryOut:

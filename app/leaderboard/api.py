@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.benchmarks.availability import data_status
-from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.registry import Benchmark, all_benchmarks
 from app.core.errors import NOT_FOUND, InputError, NotFound
-from app.entries import board as service
-from app.leaderboard.families import families_out
-from app.leaderboard.schemas import (
-    BenchmarkOut,
-    EntryOut,
-    FamiliesOut,
-    FrontierOut,
-    LeaderboardOut,
-    LimitsOut,
-    NoiseOut,
-)
+from app.entries.stored import BoardQuery
+from app.leaderboard import boards
+from app.leaderboard.boards import MAX_PER_PAGE
+from app.leaderboard.schemas import BenchmarkOut, FamiliesOut, FrontierOut, LeaderboardOut, LimitsOut
 from app.specs.validation import resolve_benchmark
+from app.web.caching import not_modified, validators
 from app.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["benchmarks"])
@@ -63,42 +56,55 @@ def get_benchmark(slug: str, settings: SettingsDep) -> BenchmarkOut:
     return benchmark_out(resolve_benchmark_or_404(slug), settings.data_dir)
 
 
-@router.get("/benchmarks/{slug}/leaderboard", responses=NOT_FOUND)
-def get_leaderboard(slug: str, session: SessionDep, settings: SettingsDep) -> LeaderboardOut:
-    benchmark = resolve_benchmark_or_404(slug)
-    board = service.board(session, benchmark, settings.max_epochs)
-    ref = board.reference
-    return LeaderboardOut(
-        benchmark=slug,
-        recipe_version=effective_recipe_version(benchmark.recipe, settings.max_epochs),
-        noise=NoiseOut(
-            sigma=ref.ref.sigma,
-            df=ref.ref.df,
-            reference=ref.ref.to_dict(),
-            status=ref.status,
-            frozen_at=ref.frozen_at,
-            entry_ids=ref.entry_ids,
-            description=ref.describe(),
-        ),
-        covers=board.covers,
-        level=board.level,
-        n_complete=board.n_complete,
-        n_test=board.n_test,
-        entries=[EntryOut.model_validate(e.to_dict()) for e in board.entries],
-    )
+SortParam = Literal["rank", "test", "params", "macs", "name", "family", "date"]
+TextParam = Annotated[str | None, Query(max_length=64)]
+BOARD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    304: {"description": "Not modified: the board's version is the one the client holds."},
+}
 
 
-@router.get("/benchmarks/{slug}/frontier", responses=NOT_FOUND)
-def get_frontier(slug: str, session: SessionDep, settings: SettingsDep) -> FrontierOut:
-    benchmark = resolve_benchmark_or_404(slug)
-    entries = service.leaderboard(session, benchmark, settings.max_epochs)
-    return FrontierOut(
-        benchmark=slug,
-        recipe_version=effective_recipe_version(benchmark.recipe, settings.max_epochs),
-        x="macs",
-        y="test_acc_mean",
-        points=[EntryOut.model_validate(e.to_dict()) for e in service.frontier(entries)],
-    )
+def board_query(
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="The page (1 is the first).")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="Entries per page.")] = 100,
+    sort: Annotated[SortParam, Query(description="rank: the board's own order (rank, then mean).")] = "rank",
+    dir: Annotated[Literal["asc", "desc"] | None, Query(description="Default: the column's natural order.")] = None,
+    q: Annotated[str | None, Query(max_length=64, description="Search names, submitters, families, mixers.")] = None,
+    family: TextParam = None,
+    mixer: TextParam = None,
+    pmin: Annotated[float | None, Query(ge=0, le=1e15, description="Fewest parameters.")] = None,
+    pmax: Annotated[float | None, Query(ge=0, le=1e15, description="Most parameters.")] = None,
+) -> BoardQuery:
+    return BoardQuery(family or None, mixer or None, (q or "").strip() or None, pmin, pmax, sort, dir, page, per_page)
+
+
+BoardQueryDep = Annotated[BoardQuery, Depends(board_query)]
+
+
+@router.get("/benchmarks/{slug}/leaderboard", response_model=LeaderboardOut, responses=BOARD_RESPONSES)
+def get_leaderboard(
+    slug: str, request: Request, response: Response, session: SessionDep, settings: SettingsDep, query: BoardQueryDep
+) -> Any:
+    """One page of the stored board (filtered, searched and sorted by the server), with the board's noise
+    reference and when it was computed. ETag/Last-Modified follow the board's version."""
+    view = boards.view_of(session, resolve_benchmark_or_404(slug), settings.max_epochs)
+    headers = validators(view.etag, view.computed_at)
+    unchanged = not_modified(request, headers)
+    if unchanged is not None:
+        return unchanged
+    response.headers.update(headers)
+    return boards.leaderboard_out(session, view, query)
+
+
+@router.get("/benchmarks/{slug}/frontier", response_model=FrontierOut, responses=BOARD_RESPONSES)
+def get_frontier(slug: str, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> Any:
+    view = boards.view_of(session, resolve_benchmark_or_404(slug), settings.max_epochs)
+    headers = validators(view.etag, view.computed_at)
+    unchanged = not_modified(request, headers)
+    if unchanged is not None:
+        return unchanged
+    response.headers.update(headers)
+    return boards.frontier_out(session, view)
 
 
 @router.get("/benchmarks/{slug}/families", responses=NOT_FOUND)
@@ -113,10 +119,8 @@ def get_families(
 ) -> FamiliesOut:
     """Accuracy against log-compute fitted per family (or token mixer) with 95% bootstrap bands over entries and
     seeds, and in words where two groups' bands separate; groups with too few entries are listed with why."""
-    benchmark = resolve_benchmark_or_404(slug)
-    entries = service.leaderboard(session, benchmark, settings.max_epochs)
-    version = effective_recipe_version(benchmark.recipe, settings.max_epochs)
-    return families_out(entries, slug, benchmark.title, version, by, x)
+    view = boards.view_of(session, resolve_benchmark_or_404(slug), settings.max_epochs)
+    return boards.crossing_out(session, view, by, x)
 
 
 def resolve_benchmark_or_404(slug: str) -> Benchmark:

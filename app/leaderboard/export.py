@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from app.entries.entry import Entry
 from app.web.csvout import to_csv
@@ -25,13 +26,19 @@ def filter_entries(entries: Iterable[Entry], family: str | None = None, mixer: s
 
 
 def entries_csv(entries: Sequence[Entry]) -> str:
-    return to_csv(CSV_COLUMNS, (_row(e) for e in entries))
+    return to_csv(CSV_COLUMNS, (csv_row(e) for e in entries))
 
 
-def _row(e: Entry) -> list[object]:
-    low, high = e.test_acc_ci or (None, None)
+def csv_row(e: Entry) -> list[object]:
+    return csv_values(e.to_dict())
+
+
+def csv_values(e: Mapping[str, Any]) -> list[object]:
+    """One CSV row from an entry in its API shape (a stored board's row as it is: no Entry to build)."""
+    low, high = e["test_acc_ci"] or (None, None)
     return [
-        e.rank, e.rank_low, e.rank_high, e.id, e.name, e.user, e.family, e.mixer or "", e.params, e.macs, e.flops,
-        e.status, e.seeds_requested, e.n, e.test_acc_mean, e.test_acc_std, low, high, e.test2_acc_mean,
-        e.gap, e.on_frontier, e.lineage_id, e.lineage_tries, e.is_baseline, e.created_at.isoformat(), e.url,
+        e["rank"], e["rank_low"], e["rank_high"], e["id"], e["name"], e["user"], e["family"], e["mixer"] or "",
+        e["params"], e["macs"], e["flops"], e["status"], e["seeds_requested"], e["n"], e["test_acc_mean"],
+        e["test_acc_std"], low, high, e["test2_acc_mean"], e["gap"], e["on_frontier"], e["lineage_id"],
+        e["lineage_tries"], e["is_baseline"], e["created_at"], e["url"],
     ]  # fmt: skip

@@ -1,29 +1,65 @@
-"""Leaderboard pages: the table and the frontier explorer of one benchmark, and its CSV export."""
+"""Leaderboard pages: the table (one page of the stored board, filtered and sorted by the server), its charts'
+figures as JSON on demand, and its CSV export (streamed)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from app.benchmarks.availability import data_status
-from app.benchmarks.recipes import effective_recipe_version
 from app.benchmarks.references import references_for
 from app.benchmarks.registry import Benchmark
 from app.benchmarks.samples import SAMPLE_SLUGS, sample_grid, sample_png
 from app.core.errors import NotFound
-from app.entries import board as service
-from app.leaderboard.api import resolve_benchmark_or_404
-from app.leaderboard.export import entries_csv, filter_entries, matches
-from app.leaderboard.families import families_out, group_of
-from app.leaderboard.plots import explorer_figures, families_figure, second_test_figure, timeline_figure
+from app.entries import stored
+from app.entries.stored import BoardQuery, StoredView
+from app.leaderboard import boards
+from app.leaderboard.api import BoardQueryDep, resolve_benchmark_or_404
+from app.leaderboard.boards import PAGE_ROWS
+from app.web.caching import not_modified, validators
 from app.web.deps import SessionDep, SettingsDep
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-FilterParam = Annotated[str | None, Query(max_length=64)]
+TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "leaderboard.html"
+FILTERS = ("q", "family", "mixer", "pmin", "pmax")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    title: str  # what the column means, shown when hovering its heading
+    num: bool = False
+    sort: str | None = None  # the server's sort key, when it sorts on this column
+
+
+COLUMNS = (
+    Column("rank", "Rank", "1 + the entries clearly better (intervals that do not overlap); the small number is the "
+           "worst rank the data allow. Empty until every requested seed has finished.", True, "rank"),
+    Column("name", "Name", "The entry's name, as its submitter gave it; opens its page.", sort="name"),
+    Column("family", "Family", "The architecture family (metaformer, resnet, …).", sort="family"),
+    Column("mixer", "Mixer", "A MetaFormer's token mixer (attention, pooling, spatial MLP, …); — for other families."),
+    Column("params", "Params", "Trainable parameters of the model.", True, "params"),
+    Column("macs", "MACs", "Multiply-accumulates of one forward pass of one image (FLOPs = 2 × MACs).", True, "macs"),
+    Column("test", "Test acc (mean ± std)", "Public test accuracy: mean over the finished seeds ± their standard "
+           "deviation.", True, "test"),
+    Column("ci", "Interval", "The board's interval of the mean: every error source (seed noise, test-set sampling), "
+           "simultaneous over the board's complete entries.", True),
+    Column("test2", "Second test", "Accuracy on the shifted second test set (robustness), mean over seeds.", True),
+    Column("gap", "Gap", "Train accuracy minus test accuracy, in points (overfitting).", True),
+    Column("seeds", "Seeds", "Seeds finished / seeds requested.", True),
+    Column("flags", "Flags", "On the Pareto frontier; near-variant tries in its lineage; a platform baseline; an "
+           "admin's flag."),
+    Column("status", "Status", "queued, running, finished or failed (over all its seeds)."),
+    Column("user", "Submitter", "Who submitted it."),
+    Column("date", "Date", "When it was submitted (UTC).", sort="date"),
+)  # fmt: skip
 
 
 @router.get("/benchmarks/{slug}/samples.png")
@@ -38,15 +74,39 @@ def samples_png(slug: str, settings: SettingsDep) -> Response:
 
 @router.get("/benchmarks/{slug}.csv")
 def leaderboard_csv(
-    slug: str, session: SessionDep, settings: SettingsDep, family: FilterParam = None, mixer: FilterParam = None
+    slug: str, request: Request, session: SessionDep, settings: SettingsDep, query: BoardQueryDep
 ) -> Response:
+    """Every entry that matches the filters (all pages), streamed."""
     benchmark = resolve_benchmark_or_404(slug)
-    entries = filter_entries(service.leaderboard(session, benchmark, settings.max_epochs), family, mixer)
-    return Response(
-        entries_csv(entries),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{benchmark.slug}-leaderboard.csv"'},
-    )
+    view = boards.view_of(session, benchmark, settings.max_epochs)
+    headers = validators(view.etag, view.computed_at)
+    unchanged = not_modified(request, headers)
+    if unchanged is not None:
+        return unchanged
+    headers["Content-Disposition"] = f'attachment; filename="{benchmark.slug}-leaderboard.csv"'
+    body = boards.csv_stream(session, view, query)
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/benchmarks/{slug}/figures/{kind}")
+def leaderboard_figure(
+    slug: str,
+    kind: Literal["explorer", "test2", "timeline", "crossing"],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    query: BoardQueryDep,
+    color: Annotated[Literal["family", "mixer"], Query()] = "family",
+    x: Annotated[Literal["macs", "params", "deploy", "train_seconds"], Query()] = "macs",
+    y: Annotated[Literal["test", "test2"], Query()] = "test",
+) -> Response:
+    """One chart of the board as Plotly figure JSON (the page fetches the variant it shows)."""
+    view = boards.view_of(session, resolve_benchmark_or_404(slug), settings.max_epochs)
+    headers = validators(view.etag, view.computed_at)
+    unchanged = not_modified(request, headers)
+    if unchanged is not None:
+        return unchanged
+    return JSONResponse(boards.figure(session, view, kind, (color, x, y), query), headers=headers)
 
 
 @router.get("/benchmarks/{slug}", response_class=HTMLResponse, response_model=None)
@@ -55,43 +115,76 @@ def leaderboard_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    family: FilterParam = None,
-    mixer: FilterParam = None,
+    query: BoardQueryDep,
     format: Annotated[str | None, Query(pattern="^(html|csv|json)$")] = None,
 ) -> Response:
-    if format == "csv":
-        return RedirectResponse(
-            request.url_for("leaderboard_csv", slug=slug).include_query_params(
-                **{k: v for k, v in (("family", family), ("mixer", mixer)) if v}
-            ),
-            status_code=307,
-        )
-    if format == "json":
-        return RedirectResponse(f"/api/v1/benchmarks/{slug}/leaderboard", status_code=307)
+    if format in ("csv", "json"):
+        return _redirect(slug, format, query)
     benchmark = resolve_benchmark_or_404(slug)
-    board = service.board(session, benchmark, settings.max_epochs)
-    entries = board.entries
-    version = effective_recipe_version(benchmark.recipe, settings.max_epochs)
-    crossing = families_out(entries, benchmark.slug, benchmark.title, version)
-    context = {
-        "benchmark": benchmark,
-        "entries": entries,
-        "board": board,
-        "noise_std": board.noise_std,
-        "shown": {e.id for e in entries if matches(e, family, mixer)},
-        "filters": {"family": family or "", "mixer": mixer or ""},
-        "families": sorted({e.family for e in entries}),
-        "mixers": sorted({e.mixer for e in entries if e.mixer}),
-        "figures": {
-            "explorer": explorer_figures(entries),
-            "test2": second_test_figure(entries),
-            "timeline": timeline_figure(entries),
-        },
-        "crossing": crossing,
-        "crossing_figure": families_figure(crossing, entries, lambda e: group_of(e, crossing.by)),
-        **_data_context(benchmark, settings.data_dir),
+    view = boards.view_of(session, benchmark, settings.max_epochs)
+    tag = f"{view.etag}-{int(TEMPLATE.stat().st_mtime)}"
+    headers = validators(tag, view.computed_at, per_visitor=request)
+    unchanged = not_modified(request, headers)
+    if unchanged is not None:
+        return unchanged
+    page = replace(query, per_page=PAGE_ROWS)
+    response = render(request, "leaderboard.html", _context(session, benchmark, view, page, settings.data_dir))
+    response.headers.update(headers)
+    return response
+
+
+def _redirect(slug: str, format: str, query: BoardQuery) -> Response:
+    params = {k: v for k in FILTERS if (v := getattr(query, k)) is not None}
+    target = f"/benchmarks/{slug}.csv" if format == "csv" else f"/api/v1/benchmarks/{slug}/leaderboard"
+    return RedirectResponse(target + (f"?{urlencode(params)}" if params else ""), status_code=307)
+
+
+def _context(session: Any, benchmark: Benchmark, view: StoredView, query: BoardQuery, data_dir: Path) -> dict[str, Any]:
+    total = stored.count(session, view, query)
+    filters = {
+        k: ("" if (v := getattr(query, k)) is None else f"{v:g}" if isinstance(v, float) else v) for k in FILTERS
     }
-    return render(request, "leaderboard.html", context)
+    return {
+        "benchmark": benchmark,
+        "view": view,
+        "reference": view.reference,
+        "entries": [stored.entry_from_data(row) for row in stored.page_rows(session, view, query)],
+        "total": total,
+        "pages": max(1, -(-total // query.per_page)),
+        "query": query,
+        "filters": filters,
+        "filter_query": urlencode({k: v for k, v in filters.items() if v}),
+        **_ordering(query, filters),
+        "families": view.meta["families"],
+        "mixers": view.meta["mixers"],
+        "crossing": boards.stored_crossing(view),
+        "n_scored": view.meta["n_scored"],
+        **_data_context(benchmark, data_dir),
+    }
+
+
+def _ordering(query: BoardQuery, filters: dict[str, Any]) -> dict[str, Any]:
+    """Each sortable column's link (a second click reverses it), the current order, and a page's link."""
+    kept = {k: v for k, v in filters.items() if v}
+    current = query.dir or ("asc" if query.sort in stored.ASCENDING else "desc")
+
+    def url(**params: Any) -> str:
+        return "?" + urlencode({**kept, **{k: v for k, v in params.items() if v not in (None, "", 1)}})
+
+    def sort_url(sort: str) -> str:
+        natural = "asc" if sort in stored.ASCENDING else "desc"
+        flipped = {"asc": "desc", "desc": "asc"}[current] if sort == query.sort else natural
+        return url(sort=None if sort == "rank" else sort, dir=None if flipped == natural else flipped)
+
+    def page_url(page: int) -> str:
+        return url(sort=None if query.sort == "rank" else query.sort, dir=query.dir, page=page)
+
+    return {
+        "columns": COLUMNS,
+        "sorted_by": (query.sort, current),
+        "sort_urls": {c.key: sort_url(c.sort) for c in COLUMNS if c.sort},
+        "page_url": page_url,
+    }
 
 
 def _data_context(benchmark: Benchmark, data_dir: Path) -> dict[str, object]:

@@ -13,9 +13,11 @@ from typing import Any
 from app.entries.board import Entry
 from app.leaderboard.schemas import FamiliesOut, FitOut
 from app.stats.frontier import pareto_front
-from app.web.figures import AXIS, LAYOUT, PALETTE, Figure, color, scatter
+from app.web.figures import AXIS, LAYOUT, PALETTE, Figure, color, empty_state, scatter
 
 COLOR_BY = ("family", "mixer")
+GL_FROM = 1000  # more points than this are drawn with WebGL (scattergl)
+Colors = dict[str, str]
 X_AXES = {
     "macs": "MACs per image (multiply-accumulates, log scale)",
     "params": "parameters (log scale)",
@@ -96,16 +98,28 @@ def _error_y(members: Sequence[Entry]) -> dict[str, Any]:
 
 
 def _markers(
-    fig: Figure, entries: Sequence[Entry], color_by: str, x_of: Callable[[Entry], Any], y: str, hover: str
+    fig: Figure,
+    entries: Sequence[Entry],
+    color_by: str,
+    x_of: Callable[[Entry], Any],
+    y: str,
+    hover: str,
+    colors: Colors | None = None,
 ) -> None:
+    kind = "scattergl" if len(entries) > GL_FROM else "scatter"
     for i, (group, members) in enumerate(_groups(entries, color_by)):
         fig.add_trace(
             scatter(
+                type=kind,
                 x=[x_of(e) for e in members],
                 y=[_y(e, y) for e in members],
                 mode="markers",
                 name=group,
-                marker={"size": 11, "color": PALETTE[i % len(PALETTE)], "line": {"width": 1, "color": "#fff"}},
+                marker={
+                    "size": 11,
+                    "color": (colors or {}).get(group, color(i)),
+                    "line": {"width": 1, "color": "#fff"},
+                },
                 error_y=_error_y(members) if y == "test" else None,
                 customdata=[_customdata(e) for e in members],
                 text=[escape(e.name) for e in members],  # Plotly reads labels as HTML: names are shown as text
@@ -114,21 +128,57 @@ def _markers(
         )
 
 
+def sample(entries: Sequence[Entry], exact: set[int], cap: int) -> list[Entry]:
+    """At most ``cap`` entries: every one in ``exact``, then an even spread over the rest in the board's order
+    (deterministic, so a reload draws the same points)."""
+    if len(entries) <= cap:
+        return list(entries)
+    rest = [e for e in entries if e.id not in exact]
+    room = max(0, cap - (len(entries) - len(rest)))
+    step = len(rest) / room if room else 0.0
+    picked = {rest[int(i * step)].id for i in range(room)}
+    return [e for e in entries if e.id in exact or e.id in picked]
+
+
+def _bests(entries: Sequence[Entry], color_by: str, y: str) -> set[int]:
+    """Each group's best entry on the plotted score."""
+    return {max(members, key=lambda e: _y(e, y) or 0.0).id for _, members in _groups(entries, color_by)}
+
+
+def _shown(fig: Figure, drawn: int, total: int) -> None:
+    """Say how many points a decimated chart draws, on the chart itself."""
+    if drawn < total:
+        text = f"{drawn:,} of {total:,} entries drawn: the frontier, each group's best and an even sample of the rest"
+        fig.update_layout(
+            title={"text": text, "font": {"size": 12, "color": "#555"}, "x": 0.01, "xanchor": "left"},
+            margin={"t": 36},
+        )
+    fig.update_layout(meta={"drawn": drawn, "total": total})
+
+
 def frontier_figure(
-    entries: Sequence[Entry], color_by: str = "family", x: str = "macs", y: str = "test"
+    entries: Sequence[Entry],
+    color_by: str = "family",
+    x: str = "macs",
+    y: str = "test",
+    *,
+    colors: Colors | None = None,
+    cap: int | None = None,
 ) -> dict[str, Any]:
     """Mean accuracy (first or second test set) against MACs, params or projected training seconds (log x;
     entries without a projection are left out of that variant), 95% CI error bars on the first test set, one
-    colour per family (or mixer), and the Pareto frontier of the plotted axes as a line."""
+    colour per family (or mixer), and the Pareto frontier of the plotted axes as a line. With ``cap``: the
+    frontier and each group's best drawn exactly, an even sample of the rest (the count stated)."""
     if color_by not in COLOR_BY or x not in X_AXES or y not in Y_AXES:
         raise ValueError(f"unknown figure variant {figure_key(color_by, x, y)!r}")
     scored = [e for e in entries if _y(e, y) is not None and (x != "train_seconds" or e.projected_run_seconds)]
     fig = Figure()
-    hover = f"<b>%{{text}}</b><br>%{{customdata[2]}}<br>{_HOVER_X[x]}<br>{_HOVER_Y[y]}<extra></extra>"
-    _markers(fig, scored, color_by, lambda e: cost(e, x), y, hover)
     costs = [cost(e, x) for e in scored]
     scores = [_y(e, y) or 0.0 for e in scored]
     front = sorted((scored[i] for i in pareto_front(costs, scores)), key=lambda e: cost(e, x)) if scored else []
+    drawn = sample(scored, {e.id for e in front} | _bests(scored, color_by, y), cap) if cap else scored
+    hover = f"<b>%{{text}}</b><br>%{{customdata[2]}}<br>{_HOVER_X[x]}<br>{_HOVER_Y[y]}<extra></extra>"
+    _markers(fig, drawn, color_by, lambda e: cost(e, x), y, hover, colors)
     if front:
         fig.add_trace(
             scatter(
@@ -146,30 +196,35 @@ def frontier_figure(
         yaxis={**AXIS, "title": {"text": Y_AXES[y]}, "tickformat": ".0%"},
         **LAYOUT,
     )
+    if not scored:
+        fig.update_layout(empty_state("No finished entries yet: points appear here as their seeds finish."))
+    _shown(fig, len(drawn), len(scored))
     return fig.to_plotly_json()
 
 
 def explorer_figures(entries: Sequence[Entry]) -> dict[str, dict[str, Any]]:
-    """Every variant of the frontier explorer, keyed by :func:`figure_key`: the page switches between them."""
+    """Every variant of the frontier explorer, keyed by :func:`figure_key`."""
     return {figure_key(c, x, y): frontier_figure(entries, c, x, y) for c in COLOR_BY for x in X_AXES for y in Y_AXES}
 
 
-def second_test_figure(entries: Sequence[Entry]) -> dict[str, Any]:
+def second_test_figure(entries: Sequence[Entry], *, cap: int | None = None) -> dict[str, Any]:
     """Second-test against first-test accuracy, with the no-drop diagonal: how far each entry falls on a shifted
     distribution (robustness; tuning to the public test set is the private split's measure, not this one)."""
     both = [e for e in entries if e.test_acc_mean is not None and e.test2_acc_mean is not None]
+    drawn = sample(both, {e.id for e in both if e.on_frontier}, cap) if cap else both
     fig = Figure()
     hover = "<b>%{text}</b><br>test %{x:.2%} · second test %{y:.2%}<extra></extra>"
     if both:
         fig.add_trace(
             scatter(
-                x=[e.test_acc_mean for e in both],
-                y=[e.test2_acc_mean for e in both],
+                type="scattergl" if len(drawn) > GL_FROM else "scatter",
+                x=[e.test_acc_mean for e in drawn],
+                y=[e.test2_acc_mean for e in drawn],
                 mode="markers",
                 name="entries",
                 marker={"size": 11, "color": PALETTE[0], "line": {"width": 1, "color": "#fff"}},
-                customdata=[_customdata(e) for e in both],
-                text=[escape(e.name) for e in both],
+                customdata=[_customdata(e) for e in drawn],
+                text=[escape(e.name) for e in drawn],
                 hovertemplate=hover,
             )
         )
@@ -182,20 +237,33 @@ def second_test_figure(entries: Sequence[Entry]) -> dict[str, Any]:
         yaxis={**AXIS, "title": {"text": "second test set accuracy"}, "tickformat": ".0%"},
         **LAYOUT,
     )
+    if not both:
+        fig.update_layout(empty_state("No entry has results on a second test set yet."))
+    _shown(fig, len(drawn), len(both))
     return fig.to_plotly_json()
 
 
-def timeline_figure(entries: Sequence[Entry], color_by: str = "family") -> dict[str, Any]:
+def timeline_figure(
+    entries: Sequence[Entry], color_by: str = "family", *, colors: Colors | None = None, cap: int | None = None
+) -> dict[str, Any]:
     """Mean test accuracy over submission date, with 95% CI error bars."""
     scored = [e for e in entries if e.test_acc_mean is not None]
+    drawn = (
+        sample(scored, {e.id for e in scored if e.on_frontier} | _bests(scored, color_by, "test"), cap)
+        if cap
+        else scored
+    )
     fig = Figure()
     hover = "<b>%{text}</b><br>%{customdata[2]}<br>%{x}<br>test acc %{y:.2%}<extra></extra>"
-    _markers(fig, scored, color_by, lambda e: e.created_at.isoformat(), "test", hover)
+    _markers(fig, drawn, color_by, lambda e: e.created_at.isoformat(), "test", hover, colors)
     fig.update_layout(
         xaxis={**AXIS, "title": {"text": "submitted (UTC)"}, "type": "date"},
         yaxis={**AXIS, "title": {"text": Y_AXES["test"]}, "tickformat": ".0%"},
         **LAYOUT,
     )
+    if not scored:
+        fig.update_layout(empty_state("No finished entries yet."))
+    _shown(fig, len(drawn), len(scored))
     return fig.to_plotly_json()
 
 
@@ -233,16 +301,23 @@ def _band_traces(fit: FitOut, i: int, unit: str) -> list[dict[str, Any]]:
     ]
 
 
-def families_figure(out: FamiliesOut, entries: Sequence[Entry], group_of: Callable[[Entry], str]) -> dict[str, Any]:
-    """Accuracy against log-compute: per fitted group its line and 95% band, with its entries as points."""
+def families_figure(
+    out: FamiliesOut, entries: Sequence[Entry], group_of: Callable[[Entry], str], *, cap: int | None = None
+) -> dict[str, Any]:
+    """Accuracy against log-compute: per fitted group its line and 95% band, with its entries as points (with
+    ``cap``: an even sample of each group's entries, its best always)."""
     fig = Figure()
     unit = X_AXES[out.x].split(" (")[0]
+    share = max(1, cap // max(1, len(out.fits))) if cap else None
     for i, fit in enumerate(out.fits):
         for trace in _band_traces(fit, i, unit):
             fig.add_trace(trace)
         members = [e for e in entries if e.test_acc_mean is not None and group_of(e) == fit.group]
+        if share and members:
+            members = sample(members, {max(members, key=lambda e: e.test_acc_mean or 0.0).id}, share)
         fig.add_trace(
             scatter(
+                type="scattergl" if len(members) > GL_FROM else "scatter",
                 x=[cost(e, out.x) for e in members],
                 y=[e.test_acc_mean for e in members],
                 mode="markers",

@@ -118,7 +118,16 @@ class LeaderboardOut(OutModel):
     level: float = Field(description="Each interval's confidence (simultaneous over the complete entries).")
     n_complete: int
     n_test: int = Field(description="Images in the public test split every entry is scored on.")
-    entries: list[EntryOut]
+    board_version: int = Field(description="The stored board's snapshot number (it grows with each recomputation).")
+    updated_at: datetime = Field(description="When the stored board was computed.")
+    stale: bool = Field(description="A change since then is being taken in: a newer board is on its way.")
+    total: int = Field(description="Entries matching the filters (on every page).")
+    page: int
+    per_page: int
+    pages: int
+    entries: list[EntryOut] = Field(
+        description="This page's entries, in the order asked for (the board's own by default)."
+    )
 
 
 class FrontierOut(OutModel):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.benchmarks.registry import get_benchmark
+from app.core.db.boardmarks import mark_board
 from app.core.db.tables import ApiToken, AuditEvent, RunStatus, Submission, User, dedup_key
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.entries import repository as entries_repo
@@ -57,6 +58,9 @@ def _admin(actor: User, what: str) -> None:
 
 
 def _audit(session: Session, actor: User, action: str, submission: Submission, reason: str, **details: object) -> None:
+    """The audit event of an action on a submission, and its board marked for recomputing (every such action
+    changes what the board shows)."""
+    mark_board(session, submission.benchmark, submission.recipe_version)
     repo.add_event(
         session,
         actor_id=actor.id,

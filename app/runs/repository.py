@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.benchmarks.recipes import epochs_in_version
 from app.benchmarks.registry import UnknownBenchmark, get_benchmark
+from app.core.db.boardmarks import mark_board, mark_board_of
 from app.core.db.tables import EpochMetric, QuotaCharge, Run, RunKind, RunStatus, Submission, utcnow
 from app.core.queue.outbox import enqueue_runs
 
@@ -74,6 +75,7 @@ def attach_new_runs(session: Session, submission: Submission, seeds: Sequence[in
     session.add(submission)
     session.flush()
     enqueue_runs(session, [run.id for run in submission.runs])
+    mark_board(session, submission.benchmark, submission.recipe_version)  # a new entry, waiting for its seeds
 
 
 def add_runs(session: Session, submission: Submission, seeds: Sequence[int]) -> list[int]:
@@ -242,6 +244,7 @@ def refresh_submission_status(session: Session, submission_id: int) -> str:
         .values(status=status, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    mark_board_of(session, submission_id)  # its runs changed: its board is recomputed from this commit on
     return status
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -24,3 +24,17 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     for row in rows:
         writer.writerow([safe_text(value) for value in row])
     return out.getvalue()
+
+
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]], chunk: int = 500) -> Iterator[str]:
+    """``to_csv`` a chunk of rows at a time, for a streamed response: the header, then ``chunk`` rows per piece."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for i, row in enumerate(rows, start=1):
+        writer.writerow([safe_text(value) for value in row])
+        if i % chunk == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()

@@ -27,8 +27,27 @@ def color(index: int) -> str:
 
 
 def scatter(**props: Any) -> dict[str, Any]:
-    """A scatter trace; properties left as None are omitted (plotly.js wants them absent, not null)."""
+    """A scatter trace (``type="scattergl"`` for many points: WebGL); properties left as None are omitted
+    (plotly.js wants them absent, not null)."""
     return {"type": "scatter", **{k: v for k, v in props.items() if v is not None}}
+
+
+def group_colors(groups: list[str]) -> dict[str, str]:
+    """A colour per group (family, mixer) that stays the same whatever a chart shows: by the group's place in
+    the board's full, sorted list of groups."""
+    return {group: color(i) for i, group in enumerate(sorted(groups))}
+
+
+def empty_state(message: str) -> dict[str, Any]:
+    """The layout of a chart with nothing to draw: the message, and no axes to misread."""
+    return {
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False, "range": [0, 1]},
+        "annotations": [
+            {"text": message, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+             "font": {"size": 15, "color": "#555"}}
+        ],
+    }  # fmt: skip
 
 
 def _merge(into: dict[str, Any], update: dict[str, Any]) -> None:

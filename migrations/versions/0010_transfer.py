@@ -1,7 +1,7 @@
 """transfer: run kinds (upstream, linear probe, fine-tune) with their parent run, and each run's stored weights
 
 Revision ID: 0010_transfer
-Revises: 0008_scheduler
+Revises: 0009_boards
 Create Date: 2026-12-04 19:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_transfer"
-down_revision: str | None = "0008_scheduler"
+down_revision: str | None = "0009_boards"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -72,8 +72,9 @@ def test_new_user_journey(embedded_stack: Stack, browser: Any, output_dir: Path)
     assert page.locator("#leaderboard tbody a", has_text=NAME).count() == 1
     page.screenshot(path=str(output_dir / "leaderboard.png"), full_page=True)
 
-    page.select_option("#f-family", "resnet")
+    page.select_option("#f-family", "resnet")  # the server filters: the page comes back with the one row
     page.wait_for_selector("#leaderboard[data-shown='1']")
+    page.wait_for_selector("#frontier[data-rendered=true]")
     assert "family=resnet" in page.url
     assert page.evaluate(POINT_NAMES) == [NAME]
     page.reload()

@@ -93,7 +93,9 @@ def test_leaderboard_page_shows_entries_and_chart(client: TestClient, finished_b
     assert page.status_code == 200
     for preset in RESULTS:
         assert preset in page.text
-    assert 'id="frontier-data"' in page.text and "Pareto frontier" in page.text
+    assert 'data-figure="explorer"' in page.text and 'id="board-updated"' in page.text
+    figure = client.get("/benchmarks/digits/figures/explorer").json()
+    assert any(t.get("name") == "Pareto frontier" for t in figure["data"])
     home = client.get("/")
     assert home.status_code == 200 and "How scoring works" in home.text and "/benchmarks/digits" in home.text
     assert "noise reference" in client.get("/how").text

@@ -35,6 +35,9 @@ def test_chance_level_is_said_on_the_entry_and_the_variant(client: TestClient, s
     page = client.get(f"/submissions/{ids['identity']}").text
     assert 'id="chance-note"' in page and "At chance level (10 %): not learning." in page
     assert 'id="chance-note"' not in client.get(f"/submissions/{ids['attention']}").text
+    rows = {e["id"]: e for e in client.get("/api/v1/benchmarks/digits/leaderboard").json()["entries"]}
+    assert rows[ids["identity"]]["notes"][0] == "At chance level (10 %): not learning."  # the board's row too
+    assert not any("chance" in n for n in rows[ids["attention"]]["notes"])
     variants = {v["label"]: v for v in client.get(f"/api/v1/studies/{study_id}").json()["variant_list"]}
     assert variants["identity"]["chance_note"] == "At chance level (10 %): not learning."
     assert variants["attention"]["chance_note"] is None

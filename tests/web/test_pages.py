@@ -52,17 +52,25 @@ def embedded(html: str, element_id: str) -> Any:
     return json.loads(match.group(1))
 
 
-def test_leaderboard_page_embeds_every_explorer_variant(client: TestClient, board: dict[str, int]) -> None:
+def explorer(client: TestClient, variant: str) -> Any:
+    color, x, y = variant.split("|")
+    res = client.get("/benchmarks/digits/figures/explorer", params={"color": color, "x": x, "y": y})
+    assert res.status_code == 200, res.text
+    return res.json()
+
+
+def test_leaderboard_page_fetches_every_explorer_variant(client: TestClient, board: dict[str, int]) -> None:
     html = client.get("/benchmarks/digits").text
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>" not in re.sub(r"<script (src|type)=[^>]*>", "", html)  # no inline code, only data and files
-    figures = embedded(html, "frontier-data")
-    assert set(figures["explorer"]) == {
+    assert 'data-figure="explorer"' in html and "frontier-data" not in html  # figures come on demand
+    variants = [
         f"{c}|{x}|{y}"
         for c in ("family", "mixer")
         for x in ("macs", "params", "deploy", "train_seconds")
         for y in ("test", "test2")
-    }
+    ]
+    figures = {"explorer": {v: explorer(client, v) for v in variants}}
     fig = figures["explorer"]["family|macs|test"]
     points = [c for t in fig["data"] if t.get("customdata") for c in t["customdata"]]
     assert sorted(c[6] for c in points) == sorted(board.values())
@@ -84,7 +92,7 @@ def test_leaderboard_page_embeds_every_explorer_variant(client: TestClient, boar
 
 def test_second_test_chart_shows_robustness_against_the_no_drop_line(client: TestClient, board: dict[str, int]) -> None:
     html = client.get("/benchmarks/digits").text
-    fig = embedded(html, "frontier-data")["test2"]
+    fig = client.get("/benchmarks/digits/figures/test2").json()
     api = client.get("/api/v1/benchmarks/digits/leaderboard").json()
     points = next(t for t in fig["data"] if t.get("name") == "entries")
     both = [e for e in api["entries"] if e["test_acc_mean"] is not None and e["test2_acc_mean"] is not None]
@@ -95,10 +103,17 @@ def test_second_test_chart_shows_robustness_against_the_no_drop_line(client: Tes
     assert "Tuning to the public test set is measured on the private test split" in html
 
 
-def test_server_side_filters_hide_rows_without_javascript(client: TestClient, board: dict[str, int]) -> None:
+def test_server_side_filters_leave_other_rows_out(client: TestClient, board: dict[str, int]) -> None:
     html = client.get("/benchmarks/digits", params={"family": "resnet"}).text
-    hidden = set(map(int, re.findall(r'<tbody class="entry" data-id="(\d+)"[^>]*hidden>', html)))
-    assert board["=cmd|' /C calc'!A0"] not in hidden and len(hidden) == len(board) - 1
+    shown = set(map(int, re.findall(r'<tbody class="entry" data-id="(\d+)"', html)))
+    assert shown == {board["=cmd|' /C calc'!A0"]}
+    searched = client.get("/benchmarks/digits", params={"q": "POOL"}).text
+    assert set(map(int, re.findall(r'<tbody class="entry" data-id="(\d+)"', searched))) == {board["pool"]}
+    by_params = client.get("/benchmarks/digits", params={"sort": "params", "dir": "asc"}).text
+    order = [int(i) for i in re.findall(r'<tbody class="entry" data-id="(\d+)"', by_params)]
+    api = client.get("/api/v1/benchmarks/digits/leaderboard", params={"sort": "params", "dir": "asc"}).json()
+    assert order == [e["id"] for e in api["entries"]] and len(order) == len(board)
+    assert [e["params"] for e in api["entries"]] == sorted(e["params"] for e in api["entries"])
 
 
 def test_csv_export_matches_the_api_and_defuses_formulas(client: TestClient, board: dict[str, int]) -> None:

@@ -357,3 +357,60 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship(lazy="raise")
+
+
+class StoredBoard(Base):
+    """A benchmark's board under one recipe version as last computed (``app.entries.stored``): its numbers in
+    ``meta`` and its rows in ``board_entries``, replaced together; ``version`` counts the snapshots (0: none
+    yet). A refresher holds ``lease_until`` while it recomputes, so one process at a time does."""
+
+    __tablename__ = "boards"
+    __table_args__ = (UniqueConstraint("benchmark", "recipe_version"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark: Mapped[str] = mapped_column(String(64))
+    recipe_version: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    compute_seconds: Mapped[float | None] = mapped_column(Float)  # CPU seconds the computation took
+    n_entries: Mapped[int] = mapped_column(Integer, default=0)
+    meta: Mapped[str] = mapped_column(Text, default="{}")  # JSON text: noise reference, covers, level, groups
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+
+
+class BoardEntry(Base):
+    """One row of a stored board: the entry as the API shows it (``data``, JSON text) and the columns the
+    board's pages filter and sort on."""
+
+    __tablename__ = "board_entries"
+    __table_args__ = (Index("ix_board_entries_board_entry", "board_id", "entry_id"),)
+
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True)
+    # The board's own order: rank, then mean; entries still waiting for their first seed last.
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(120))
+    family: Mapped[str] = mapped_column(String(32))
+    mixer: Mapped[str | None] = mapped_column(String(32))
+    params: Mapped[int] = mapped_column(BigInteger)
+    macs: Mapped[int] = mapped_column(BigInteger)
+    test_acc_mean: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    on_frontier: Mapped[bool] = mapped_column(Boolean, default=False)
+    search: Mapped[str] = mapped_column(Text)  # lower-cased name, submitter, family and mixer
+    data: Mapped[str] = mapped_column(Text)
+
+
+class BoardMark(Base):
+    """A change that affects a board (a run ended, an entry hidden, seeds added, a noise reference frozen),
+    written in the same transaction as the change. Insert-only, so concurrent changes never wait on each other;
+    the refresher deletes the marks it has taken into account."""
+
+    __tablename__ = "board_marks"
+    __table_args__ = (Index("ix_board_marks_board", "benchmark", "recipe_version"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark: Mapped[str] = mapped_column(String(64))
+    recipe_version: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
