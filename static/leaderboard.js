@@ -152,7 +152,41 @@
     });
   }
 
+  // The board refreshes itself: every 15 s while the tab is visible it asks for the stored board's version (one
+  // row, a 304 when nothing changed); a newer board reloads the page, which keeps the view in its query string —
+  // unless the reader is busy (rows ticked for comparing, or typing in a filter), who gets a link instead.
+  var POLL_MS = 15000;
+  function busy() {
+    return document.querySelector("input.pick:checked") !== null || (document.activeElement && form.contains(document.activeElement));
+  }
+  function newer() {
+    var note = $("board-newer");
+    if (busy()) {
+      if (!note) {
+        note = document.createElement("a");
+        note.id = "board-newer";
+        note.href = window.location.href;
+        note.textContent = " · newer results are in: show them";
+        $("board-updated").appendChild(note);
+      }
+      setTimeout(poll, POLL_MS);
+    } else {
+      window.location.reload();
+    }
+  }
+  function poll() {
+    if (document.hidden) { setTimeout(poll, POLL_MS); return; }
+    fetch("/api/v1/benchmarks/" + slug + "/leaderboard?per_page=1", {headers: {Accept: "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (b) {
+        if (b && String(b.board_version) !== $("board-updated").dataset.version) newer();
+        else setTimeout(poll, POLL_MS);
+      })
+      .catch(function () { setTimeout(poll, 4 * POLL_MS); });
+  }
+
   document.documentElement.classList.add("js");
+  setTimeout(poll, POLL_MS);
   readUrl();
   buildColumnToggles();
   applyColumns();

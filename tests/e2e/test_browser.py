@@ -55,6 +55,11 @@ def test_new_user_journey(embedded_stack: Stack, browser: Any, output_dir: Path)
     other = submit(page, base, "browser mixer", "tiny_mixer_digits", "1")
     mine = submit(page, base, NAME, "tiny_resnet_digits", "2")
     assert page.inner_text("h1") == NAME  # escaped: shown as text
+    board_tab = browser.new_page(viewport={"width": 1280, "height": 900})  # left open while the runs train
+    board_errors = collect_page_errors(board_tab)
+    board_tab.goto(f"{base}/benchmarks/digits")
+    mine_on_board = board_tab.locator(f"#leaderboard tbody.entry[data-id='{mine}'] td[data-col=test]")
+    expect(mine_on_board).to_have_text("—")
     page.screenshot(path=str(output_dir / "submission-queued.png"), full_page=True)
     expect(page.locator("#status")).to_have_text("finished", timeout=300_000)
     assert page.locator("#runs tbody tr").count() == 2
@@ -65,6 +70,9 @@ def test_new_user_journey(embedded_stack: Stack, browser: Any, output_dir: Path)
 
     page.goto(f"{base}/submissions/{other}")
     expect(page.locator("#status")).to_have_text("finished", timeout=120_000)
+    expect(mine_on_board).not_to_have_text("—", timeout=60_000)  # the open board refreshed itself
+    assert board_errors == []
+    board_tab.close()
 
     page.goto(f"{base}/benchmarks/digits")
     page.wait_for_selector("#frontier[data-rendered=true]")
