@@ -95,6 +95,13 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": MessageOut, "description": "The token's user may not do this."},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": MessageOut, "description": "No such object."}}
+DATA_ABSENT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": MessageOut,
+        "description": "The benchmark's data is not installed on this server (the message says how an operator "
+        "installs it); nothing was created or charged.",
+    }
+}
 RETRY_AFTER_HEADER: dict[str, Any] = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
 BUSY_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
+from app.core.errors import AUTH_RESPONSES, DATA_ABSENT, ERROR_RESPONSES, NOT_FOUND, MessageOut
 from app.studies import service, views
 from app.studies.schemas import SeedsIn, StudyIn, StudyOut, StudySummaryOut
 from app.web.deps import SessionDep, SettingsDep, UserDep
@@ -21,7 +21,7 @@ QUOTA_RESPONSE: dict[int | str, dict[str, object]] = {
 @router.post(
     "/studies",
     status_code=status.HTTP_201_CREATED,
-    responses={**ERROR_RESPONSES, **AUTH_RESPONSES, **QUOTA_RESPONSE},
+    responses={**ERROR_RESPONSES, **AUTH_RESPONSES, **DATA_ABSENT, **QUOTA_RESPONSE},
 )
 def create_study(body: StudyIn, user: UserDep, session: SessionDep, settings: SettingsDep) -> StudyOut:
     """Expand a base spec and one varied axis into ordinary submissions (one per value) and queue them. Each

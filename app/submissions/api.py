@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
-from app.core.errors import AUTH_RESPONSES, ERROR_RESPONSES, NOT_FOUND, MessageOut
+from app.core.errors import AUTH_RESPONSES, DATA_ABSENT, ERROR_RESPONSES, NOT_FOUND, MessageOut
 from app.entries.schemas import SubmissionOut, SubmissionSummaryOut
 from app.entries.views import get_submission_out, list_summaries
 from app.quotas.service import QUOTA_HEADERS_DOC
@@ -33,11 +33,7 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, object]] = {
             "X-Duplicate-Of": {"description": "The existing submission's id.", "schema": {"type": "integer"}},
         },
     },
-    409: {
-        "model": MessageOut,
-        "description": "The benchmark's data is not installed on this server (the message says how an operator "
-        "installs it); nothing was charged.",
-    },
+    **DATA_ABSENT,
     429: {
         "model": MessageOut,
         "description": "The daily quota for this benchmark is used up (or too many requests); see Retry-After.",

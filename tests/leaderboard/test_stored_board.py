@@ -160,12 +160,13 @@ def test_a_large_board_is_served_as_stored_while_marked(
         page = client.get("/benchmarks/digits").text
         assert 'id="board-updated"' in page and 'id="board-stale"' in page
     assert stored._lease(engine, view.id, "busy", take=False)
-    assert stored.refresh_marked(engine, "test") == 1
+    assert stored.refresh_marked(engine, "test") >= 1  # this board (and any another test of the session marked)
     with Session(engine) as session:
         view = stored.current(session, "digits", version)
     assert view.version == first + 1 and not view.stale
+    mine = set(ids.values())  # on PostgreSQL the session's database also holds other tests' entries
     with Session(engine) as session:
-        trained = [r["id"] for r in stored.all_rows(session, view) if r["n"] == 1]
+        trained = [r["id"] for r in stored.all_rows(session, view) if r["id"] in mine and r["n"] == 1]
     assert trained == [ids["tiny_resnet_digits"]]
 
 
