@@ -3,7 +3,8 @@ the test-set size): written from the formulas on the page, with scipy's distribu
 so that a board that agrees with it is not merely agreeing with itself.
 
 For every entry ranked on its own seeds: the moderated seed variance (s̃² = (d0·σ² + (n−1)·s²)/(d0 + n − 1), d0
-reduced for an implausibly noisy entry), the logit-scale interval with test-set sampling at the board's Šidák
+reduced for an implausibly noisy entry), Wilson's score interval at the effective number of images (seed noise
+plus test-set sampling) at the board's Šidák
 level, and the rank and rank range from the complete entries' intervals (brute force)."""
 
 from __future__ import annotations
@@ -42,11 +43,10 @@ def interval(accs: list[float], noise: dict[str, Any], n_test: int, level: float
     total = seed_var + p * (1 - p) / n_test
     welch_df = total**2 / (seed_var**2 / df)
     q = stats.t.ppf(0.5 + level / 2, welch_df)
-    se = math.sqrt(total) / (p * (1 - p))
-    centre = math.log(p / (1 - p))
-    low = 1 / (1 + math.exp(-(centre - q * se)))
-    high = 1 / (1 + math.exp(-(centre + q * se)))
-    return min(low, mean), max(high, mean)
+    n_eff = p * (1 - p) / total
+    centre = (p + q * q / (2 * n_eff)) / (1 + q * q / n_eff)
+    half = q / (1 + q * q / n_eff) * math.sqrt(p * (1 - p) / n_eff + q * q / (4 * n_eff * n_eff))
+    return min(max(centre - half, 0.0), mean), max(min(centre + half, 1.0), mean)
 
 
 def recompute(board: dict[str, Any], alpha: float = 0.05) -> dict[int, dict[str, Any]]:
