@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -100,9 +101,12 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         await asyncio.to_thread(measuring.start)  # ready to measure before the first request
         relay = RelayThread(settings).start() if settings.relay_in_web else None
         refresher = BoardRefresher(get_engine(settings.database_url), owner=f"web-{os.getpid()}").start()
+        gc.collect()
+        gc.freeze()  # what starting built lives as long as the app: full collections (0.17 s each) skip it
         try:
             yield
         finally:
+            gc.unfreeze()  # an app stopped in a longer-lived process (the tests) leaves nothing uncollectable
             refresher.stop()
             if relay is not None:
                 relay.stop()

@@ -1,8 +1,9 @@
 """Boards at community scale: N = 100 / 10,000 / 100,000 finished digits entries (3 seeds each) written into a
 fresh PostgreSQL database through the app's own tables (tests/leaderboard/seeding.py: bulk inserts), a real
 `archarena web` started on it, and p50/p95 of sequential requests per endpoint (board JSON first page, the page,
-the frontier JSON, the full CSV, the explorer's figure), the page's bytes raw and gzipped, side by side; with
---browser, Chromium's time from navigation to the drawn chart.
+the frontier JSON, the full CSV, the explorer's figure), the page's bytes raw and gzipped, the board's
+recomputation in CPU seconds (the first, cold one and a warm one) and the time from a change marked to its board
+served, side by side; with --browser, Chromium's time from navigation to the drawn chart.
 
 --app-root runs another checkout's app on its own schema (e.g. the code before stored boards, exported with
 `git archive BASE | tar -x -C /tmp/before`): the same seeding, the same requests.
@@ -28,10 +29,12 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.core.db.boardmarks import mark_board  # noqa: E402
 from tests.leaderboard.seeding import seed_board  # noqa: E402
 
 PG_ADMIN = os.environ.get("ARCHARENA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -150,6 +153,27 @@ def stored_seconds(url: str) -> str:
     return f"{row[0]:.2f} s" if row and row[0] is not None else "—"
 
 
+def marked_to_served(url: str, client: httpx.Client) -> tuple[float, float]:
+    """What a finished run does to its board, timed: the board marked (as the run's transaction marks it), then
+    the JSON polled every 20 ms until it serves the recomputed snapshot (a small board: the read computes it; a
+    large one: the web process's refresher). Returns that time and the recomputation's CPU seconds."""
+    path = "/api/v1/benchmarks/digits/leaderboard?per_page=1"
+    before = client.get(path).json()["board_version"]
+    engine = create_engine(url)
+    with Session(bind=engine) as session, session.begin():
+        mark_board(session, "digits", client.get(path).json()["recipe_version"])
+    started = time.perf_counter()
+    while client.get(path).json()["board_version"] == before:
+        if time.perf_counter() - started > 120:
+            raise TimeoutError("the marked board was not recomputed within 120 s")
+        time.sleep(0.02)
+    took = time.perf_counter() - started
+    with engine.connect() as conn:
+        seconds = conn.execute(text("SELECT compute_seconds FROM boards WHERE benchmark = 'digits'")).scalar_one()
+    engine.dispose()
+    return took, float(seconds)
+
+
 def measure(app_root: Path, n: int, rounds: int, browser: bool) -> dict[str, str]:
     out: dict[str, str] = {}
     with database() as url, tempfile.TemporaryDirectory() as home:
@@ -164,6 +188,10 @@ def measure(app_root: Path, n: int, rounds: int, browser: bool) -> dict[str, str
                 client.get(path)
                 p50, p95, status = timed(client, path, rounds if n < 50_000 else max(3, rounds // 4))
                 out[label] = f"{p50 * 1000:.0f} / {p95 * 1000:.0f} ms" if status == 200 else "n/a"
+            if "board recompute (CPU)" in out and out["board recompute (CPU)"] != "—":
+                took, seconds = marked_to_served(url, client)
+                out["a change marked → its board served"] = f"{took:.2f} s"
+                out["board recompute, warm (CPU)"] = f"{seconds:.2f} s"
             plain, wire = page_bytes(base)
             out["page bytes raw / gzip"] = f"{plain / 1e3:,.0f} kB / {wire / 1e3:,.0f} kB"
             if browser:

@@ -24,7 +24,7 @@ from app.entries.repository import Member
 from app.stats.board import rank_board
 from app.stats.frontier import frontier_within_noise, pareto_front
 from app.stats.holdout import public_private_gap, robustness_description
-from app.stats.luck import LuckNote, lineage_rank_scores
+from app.stats.luck import LuckNote, lineages_rank_scores
 from app.stats.overfitting import entry_notes
 
 
@@ -93,20 +93,22 @@ def _order(entry: Entry) -> tuple[int, float]:
 def _lineages(entries: list[Entry], members: list[Member], reference: BoardReference) -> list[list[float]]:
     """Group every try (hidden ones too) into lineages; return the scores each visible entry is ranked on: its
     own seeds, or for a lineage's best try within luck, the seeds of all the lineage's tries."""
-    tries = [Try(s.id, s.lineage_key, dict(s.size_vector or {})) for s in members]
-    lineage_of = lineages(tries)
+    lineage_of = lineages([Try(s.id, s.lineage_key, s.size_vector or {}) for s in members])
     seeds = {s.id: _finished_accs(s) for s in members}
     by_lineage: dict[int, list[int]] = defaultdict(list)
     for s in members:
         if seeds[s.id]:
             by_lineage[lineage_of[s.id]].append(s.id)
+    shown = {e.id for e in entries}
+    judged = [root for root, family in by_lineage.items() if len(family) >= 2 and not shown.isdisjoint(family)]
+    tries = [[seeds[i] for i in by_lineage[root]] for root in judged]
+    luck = dict(zip(judged, lineages_rank_scores(tries, reference.ref), strict=True))  # every lineage in one pass
     scores: list[list[float]] = []
-    luck: dict[int, tuple[list[float], LuckNote]] = {}  # per lineage: its tries are judged once, not once each
     for entry in entries:
         entry.lineage_id = lineage_of[entry.id]
         family = by_lineage.get(entry.lineage_id, [])
         entry.lineage_tries = max(1, len(family))
-        scores.append(_ranked_scores(entry, family, seeds, reference, luck))
+        scores.append(_ranked_scores(entry, family, luck.get(entry.lineage_id)))
     _private_gaps(entries, by_lineage, members)
     return scores
 
@@ -115,18 +117,10 @@ def _finished_accs(submission: Member) -> list[float]:
     return [float(r.test_acc) for r in submission.runs if r.status == RunStatus.FINISHED and r.test_acc is not None]
 
 
-def _ranked_scores(
-    entry: Entry,
-    family: list[int],
-    seeds: dict[int, list[float]],
-    reference: BoardReference,
-    luck: dict[int, tuple[list[float], LuckNote]],
-) -> list[float]:
-    if len(family) < 2 or entry.id not in family:
+def _ranked_scores(entry: Entry, family: list[int], judged: tuple[list[float], LuckNote] | None) -> list[float]:
+    if judged is None or entry.id not in family:
         return list(entry.test_accs)
-    if family[0] not in luck:
-        luck[family[0]] = lineage_rank_scores([seeds[i] for i in family], reference.ref)
-    scores, note = luck[family[0]]
+    scores, note = judged
     if family[note.best_index] != entry.id:
         return list(entry.test_accs)
     entry.luck = note.to_dict()

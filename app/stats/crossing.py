@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import chain, combinations, product
 
 import numpy as np
 
@@ -101,13 +101,61 @@ def _line(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
     return slope, ym[..., 0] - slope * xm[..., 0]
 
 
-def _draws(x: FloatArray, seeds: list[FloatArray], n_boot: int, rng: np.random.Generator) -> FloatArray:
+def _draws(x: FloatArray, seeds: _Seeds, n_boot: int, rng: np.random.Generator) -> FloatArray:
     """(n_boot, 2) slope and intercept of the two-stage bootstrap."""
     n = x.size
-    seed_means = np.stack([s[rng.integers(0, s.size, (n_boot, s.size))].mean(axis=1) for s in seeds])  # (n, B)
+    seed_means = _seed_mean_draws(seeds, n_boot, rng)  # (B, n)
     pick = rng.integers(0, n, (n_boot, n))
-    slope, intercept = _line(x[pick], seed_means[pick, np.arange(n_boot)[:, None]])
+    slope, intercept = _line(x[pick], np.take_along_axis(seed_means, pick, axis=1))
     return np.stack([slope, intercept], axis=1)
+
+
+@dataclass(frozen=True)
+class _Seeds:
+    """A group's per-seed scores, flat, with each entry's count and offset into ``flat``."""
+
+    flat: FloatArray
+    count: np.ndarray
+    start: np.ndarray
+
+    @classmethod
+    def of(cls, name: str, entries: Entries) -> _Seeds:
+        count = np.fromiter((len(s) for _, s in entries), dtype=np.int64, count=len(entries))
+        if np.any(count < 1):
+            raise ValueError(f"{name} seeds: every entry needs at least 1 value")
+        flat = as_finite_array(np.fromiter(chain.from_iterable(s for _, s in entries), np.float64), f"{name} seeds")
+        return cls(flat, count, np.concatenate(([0], np.cumsum(count)[:-1])))
+
+    def means(self) -> FloatArray:
+        return np.add.reduceat(self.flat, self.start) / self.count
+
+
+MAX_TABLE = 3125  # k**k for k = 5 seeds
+_CELLS = 4_000_000  # array cells per chunk of entries: bounded memory whatever the group's size
+
+
+def _seed_mean_draws(seeds: _Seeds, n_boot: int, rng: np.random.Generator) -> FloatArray:
+    """(n_boot, n): each entry's mean over its seeds drawn with replacement, all entries with the same number k
+    of seeds drawn together. For k**k ≤ ``MAX_TABLE`` a draw is one uniform index into the entry's k**k equally
+    likely resamples, whose means are tabulated once (the same distribution as k separate indices, from a
+    k-th of the random numbers); larger k draws the k indices."""
+    out = np.empty((n_boot, seeds.count.size))
+    for k in np.unique(seeds.count).tolist():
+        rows = np.flatnonzero(seeds.count == k)
+        values = seeds.flat[seeds.start[rows][:, None] + np.arange(k)]  # (m, k)
+        tuples = np.array(list(product(range(k), repeat=k))) if k**k <= MAX_TABLE else None
+        width = tuples.shape[0] * k if tuples is not None else n_boot * k
+        step = max(1, _CELLS // max(width, n_boot))
+        for lo in range(0, rows.size, step):
+            chunk = values[lo : lo + step]
+            if tuples is not None:
+                table = chunk[:, tuples].mean(axis=2)  # (chunk, k**k)
+                draws = np.take_along_axis(table, rng.integers(0, tuples.shape[0], (len(chunk), n_boot)), axis=1)
+            else:
+                picks = rng.integers(0, k, (len(chunk), n_boot, k))
+                draws = np.take_along_axis(chunk[:, None, :], picks, axis=2).mean(axis=2)
+            out[:, rows[lo : lo + step]] = draws.T
+    return out
 
 
 def _why_not(entries: Entries) -> str | None:
@@ -123,8 +171,8 @@ def _fit_group(
     name: str, entries: Entries, grid: FloatArray, level: float, n_boot: int, rng: np.random.Generator
 ) -> _Boot:
     x = np.log10(as_finite_array([c for c, _ in entries], f"{name} costs"))
-    seeds = [as_finite_array(s, f"{name} seeds") for _, s in entries]
-    slope, intercept = _line(x, np.array([s.mean() for s in seeds]))
+    seeds = _Seeds.of(name, entries)
+    slope, intercept = _line(x, seeds.means())
     draws = _draws(x, seeds, n_boot, rng)
     inside = np.flatnonzero((grid >= x.min() - 1e-12) & (grid <= x.max() + 1e-12))
     curves = draws[:, 1:2] + draws[:, 0:1] * grid[inside][None, :]
@@ -132,7 +180,7 @@ def _fit_group(
     fit = GroupFit(
         group=name,
         n_entries=len(entries),
-        n_seeds=sum(s.size for s in seeds),
+        n_seeds=int(seeds.count.sum()),
         log_range=(float(x.min()), float(x.max())),
         slope=float(slope),
         intercept=float(intercept),

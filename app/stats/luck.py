@@ -40,9 +40,10 @@ distribution is Σ_i v_(i)·[(i/k)^n − ((i−1)/k)^n], n = 1..k: the curve a r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from functools import cache
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -120,18 +121,38 @@ def null_lead_quantile(k: int, alpha: float = 0.05, df: float = float("inf")) ->
 
 @cache
 def _null_lead_quantile(k: int, alpha: float, df: int) -> float:
-    rng = np.random.default_rng(1_000_003 + k)
-    leads = []
     remaining = _draws(k)
-    while remaining > 0:
-        rows = min(remaining, max(1, 2_000_000 // k))
-        z = rng.standard_normal((rows, k))
-        lead = z.max(axis=1) - np.median(z, axis=1)
-        if df > 0:
-            lead = lead / np.sqrt(rng.chisquare(max(df, 1), rows) / max(df, 1))
+    rows = min(remaining, max(1, 2_000_000 // k))
+    first, state = _first_leads(k, rows)  # the same for every df: computed once per k
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state
+    leads, z_leads = [], first
+    while True:
+        lead = z_leads / np.sqrt(rng.chisquare(max(df, 1), rows) / max(df, 1)) if df > 0 else z_leads
         leads.append(lead)
         remaining -= rows
+        if remaining <= 0:
+            break
+        rows = min(remaining, rows)
+        z_leads = _max_minus_median(rng.standard_normal((rows, k)))
     return float(np.quantile(np.concatenate(leads), 1.0 - alpha))
+
+
+@lru_cache(maxsize=8)
+def _first_leads(k: int, rows: int) -> tuple[np.ndarray, Mapping[str, Any]]:
+    """The first chunk's max − median of k standard normals (seeded by k), and the generator's state after it."""
+    rng = np.random.default_rng(1_000_003 + k)
+    leads = _max_minus_median(rng.standard_normal((rows, k)))
+    return leads, rng.bit_generator.state
+
+
+def _max_minus_median(z: np.ndarray) -> np.ndarray:
+    """Per row, the largest value minus the median (``np.median``'s value, from one sort of short rows)."""
+    ordered = np.sort(z, axis=1)
+    k = z.shape[1]
+    median = ordered[:, k // 2] if k % 2 else (ordered[:, k // 2 - 1] + ordered[:, k // 2]) / 2
+    result: np.ndarray = ordered[:, -1] - median
+    return result
 
 
 @dataclass(frozen=True)
@@ -149,8 +170,8 @@ class LuckNote:
     sentence: str
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict."""
-        return asdict(self)
+        """Plain JSON-ready dict (a shallow one: every field is a number or a string)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def lineage_luck(
@@ -165,16 +186,30 @@ def lineage_luck(
     ses = as_finite_array(try_ses, "try_ses")
     if means.size != ses.size:
         raise ValueError(f"try_means and try_ses differ in length: {means.size} vs {ses.size}")
-    if np.any(ses <= 0.0):
+    return _note(means.tolist(), ses.tolist(), se_df, alpha)
+
+
+def _note(means: list[float], ses: list[float], se_df: float, alpha: float) -> LuckNote:
+    """``lineage_luck`` on checked plain floats: a lineage has a handful of tries, so Python arithmetic beats
+    a dozen numpy calls on tiny arrays (a board of thousands of lineages computes one note per lineage)."""
+    if min(ses) <= 0.0:
         raise ValueError("every try's standard error must be > 0 (use the moderated variance)")
-    k = int(means.size)
-    best = int(np.argmax(means))
+    k = len(means)
+    best = max(range(k), key=means.__getitem__)  # the first of equal bests, as argmax
     if k == 1:
         return LuckNote(1, 0, 0.0, 0.0, 0.0, 0.0, False, "single try", "A single try: no best-of-k luck.")
-    expected = float(np.sqrt(np.mean(ses**2))) * expected_max_std_normal(k)
-    lead = float(means[best] - np.median(means))
-    uncertainty = 1.96 * float(np.sqrt(ses[best] ** 2 + _median_se(means, ses) ** 2))
-    threshold = null_lead_quantile(k, alpha, se_df) * float(ses.max())
+    expected = math.sqrt(math.fsum(se * se for se in ses) / k) * expected_max_std_normal(k)
+    order = sorted(range(k), key=means.__getitem__)  # stable
+    middle = order[k // 2]
+    if k % 2:
+        median, median_se = means[middle], ses[middle]
+    else:
+        below = order[k // 2 - 1]
+        median = 0.5 * (means[below] + means[middle])
+        median_se = 0.5 * math.sqrt(ses[below] ** 2 + ses[middle] ** 2)
+    lead = means[best] - median
+    uncertainty = 1.96 * math.sqrt(ses[best] ** 2 + median_se**2)
+    threshold = null_lead_quantile(k, alpha, se_df) * max(ses)
     larger = lead > threshold
     verdict = "larger than luck" if larger else "within luck"
     sentence = (
@@ -193,14 +228,34 @@ def lineage_luck_from_seeds(tries: Sequence[Sequence[float]], ref: NoiseReferenc
     s̃/√n_i, df = d0 + Σ(n_i − 1). Per-try variances (2 df each) would make the largest SE, and so the
     threshold, mostly noise.
     """
+    return lineages_luck_from_seeds([tries], ref, alpha)[0]
+
+
+def lineages_luck_from_seeds(
+    lineages: Sequence[Sequence[Sequence[float]]], ref: NoiseReference, alpha: float = 0.05
+) -> list[LuckNote]:
+    """``lineage_luck_from_seeds`` for many lineages at once: one vectorised pass over all their seeds (each
+    lineage's pooled variance moderated in one call), then one note per lineage."""
+    tries = [t for lineage in lineages for t in lineage]
     moments = ragged_moments(tries, "try score")
     if np.any(moments.n < 1):
         raise ValueError("every try needs at least one finished seed")
-    own_df = float((moments.n - 1).sum())
-    pooled = float(((moments.n - 1) * moments.var).sum() / own_df) if own_df > 0 else 0.0
-    mod = moderate(np.array([own_df + 1.0]), np.array([pooled]), ref)
-    ses = np.sqrt(float(mod.var[0]) / moments.n)
-    return lineage_luck(moments.mean.tolist(), ses.tolist(), se_df=float(mod.df[0]), alpha=alpha)
+    sizes = np.fromiter((len(lineage) for lineage in lineages), dtype=np.int64, count=len(lineages))
+    if np.any(sizes < 1):
+        raise ValueError("every lineage needs at least one try")
+    owner = np.repeat(np.arange(sizes.size), sizes)
+    own_df = np.bincount(owner, weights=moments.n - 1.0, minlength=sizes.size)
+    spread = np.bincount(owner, weights=(moments.n - 1) * moments.var, minlength=sizes.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.where(own_df > 0, spread / np.maximum(own_df, 1.0), 0.0)
+    mod = moderate(own_df + 1.0, pooled, ref)
+    ses = np.sqrt(mod.var[owner] / moments.n).tolist()
+    means, dfs = moments.mean.tolist(), mod.df.tolist()
+    notes, start = [], 0
+    for size, df in zip(sizes.tolist(), dfs, strict=True):
+        notes.append(_note(means[start : start + size], ses[start : start + size], df, alpha))
+        start += size
+    return notes
 
 
 def lineage_rank_scores(
@@ -214,20 +269,20 @@ def lineage_rank_scores(
     lead is larger than luck the best try is ranked on its own seeds. Measured in ``tests/stats/
     test_stats_luck.py``: a best-of-6 attack no longer reaches rank 1 more often than an honest single try.
     """
-    note = lineage_luck_from_seeds(tries, ref, alpha)
-    if note.larger_than_luck:
-        return [float(x) for x in tries[note.best_index]], note
-    return [float(x) for t in tries for x in t], note
+    return lineages_rank_scores([tries], ref, alpha)[0]
 
 
-def _median_se(means: np.ndarray, ses: np.ndarray) -> float:
-    """SE of the median try: the middle try's SE, or half the root-sum-square of the two middle ones."""
-    order = np.argsort(means, kind="stable")
-    k = order.size
-    if k % 2:
-        return float(ses[order[k // 2]])
-    a, b = ses[order[k // 2 - 1]], ses[order[k // 2]]
-    return 0.5 * float(np.sqrt(a**2 + b**2))
+def lineages_rank_scores(
+    lineages: Sequence[Sequence[Sequence[float]]], ref: NoiseReference, alpha: float = 0.05
+) -> list[tuple[list[float], LuckNote]]:
+    """``lineage_rank_scores`` for many lineages at once (``lineages_luck_from_seeds``)."""
+    ranked = []
+    for tries, note in zip(lineages, lineages_luck_from_seeds(lineages, ref, alpha), strict=True):
+        if note.larger_than_luck:
+            ranked.append(([float(x) for x in tries[note.best_index]], note))
+        else:
+            ranked.append(([float(x) for t in tries for x in t], note))
+    return ranked
 
 
 def expected_best_curve(scores: Sequence[float]) -> list[float]:

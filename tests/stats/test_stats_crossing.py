@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from app.stats.crossing import MIN_ENTRIES, fit_groups
+from app.stats.crossing import MIN_ENTRIES, _seed_mean_draws, _Seeds, fit_groups
 
 
 def _group(
@@ -108,3 +108,27 @@ def test_band_coverage_and_false_separations_on_one_truth(report: Callable[[str]
     )
     assert coverage >= 0.85
     assert false_rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / trials) + 0.05  # small-sample bootstrap slack
+
+
+def test_seed_resampling_has_the_bootstrap_distribution_for_every_number_of_seeds() -> None:
+    """Each entry's resampled seed mean (drawn for all entries with k seeds at once; one index into the k**k
+    equally likely resamples when k ≤ 5) has the bootstrap's exact distribution: every resample's mean with its
+    multinomial probability (k = 3), and the mean and variance σ²/k of k draws with replacement (k = 1 … 7)."""
+    rng = np.random.default_rng(11)
+    entries = [(1.0, list(rng.normal(0.8, 0.05, k))) for k in (1, 2, 3, 3, 5, 6, 7)]
+    n_boot = 60_000
+    draws = _seed_mean_draws(_Seeds.of("test", entries), n_boot, np.random.default_rng(12))
+    assert draws.shape == (n_boot, len(entries))
+    for column, (_, values) in enumerate(entries):
+        v, k = np.array(values), len(values)
+        se_of_mean = math.sqrt(v.var() / k / n_boot)
+        assert abs(draws[:, column].mean() - v.mean()) <= 4 * se_of_mean + 1e-12
+        assert draws[:, column].var() == pytest.approx(v.var() / k, rel=0.05, abs=1e-12)
+    a, b, c = entries[2][1]
+    column = draws[:, 2]
+    for i in range(4):  # the 10 distinct resamples of 3 seeds: counts (i, j, m), probability 3!/(i! j! m!) / 27
+        for j in range(4 - i):
+            m = 3 - i - j
+            p = math.factorial(3) / (math.factorial(i) * math.factorial(j) * math.factorial(m)) / 27
+            seen = float(np.mean(np.abs(column - (i * a + j * b + m * c) / 3) < 1e-9))
+            assert abs(seen - p) <= 4 * math.sqrt(p * (1 - p) / n_boot)

@@ -74,3 +74,20 @@ def test_frontier_within_noise_names_dominated_rival_with_highest_mean() -> None
 def test_frontier_within_noise_refuses_mismatched_lengths() -> None:
     with pytest.raises(ValueError):
         frontier_within_noise([1.0], [0.5], [0.4], [0.6, 0.7])
+
+
+def test_frontier_within_noise_matches_the_rule_written_out_with_many_ties() -> None:
+    """The vectorised search names the rival the docstring's rule names: cheaper or equal cost, interval
+    reaching the point's low end, highest mean, then cheaper, then lower index."""
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(1, 14))
+        costs, means = rng.integers(0, 5, n).astype(float), rng.integers(0, 6, n) / 10.0
+        lows, highs = means - rng.integers(0, 3, n) / 10.0, means + rng.integers(0, 3, n) / 10.0
+        expected = []
+        for i in _brute_force(costs, means):
+            rivals = [j for j in range(n) if j != i and costs[j] <= costs[i] and highs[j] >= lows[i]]
+            best = min(rivals, key=lambda j: (-means[j], costs[j], j), default=None)
+            expected.append({"index": i, "within_noise_of": best})
+        got = frontier_within_noise(costs.tolist(), means.tolist(), lows.tolist(), highs.tolist())
+        assert got == expected

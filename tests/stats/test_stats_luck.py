@@ -16,9 +16,10 @@ from app.stats.luck import (
     lineage_luck,
     lineage_luck_from_seeds,
     lineage_rank_scores,
+    lineages_rank_scores,
     null_lead_quantile,
 )
-from app.stats.noise import NoiseReference
+from app.stats.noise import NoiseReference, moderate
 from tests.stats.scenarios import FASHION, World, best_of_k_attack, luck_false_alarm
 
 REF = NoiseReference(sigma=0.005, df=14.7, n_entries=8, method="test", prior_df=12.0)
@@ -96,6 +97,47 @@ def test_lineage_rank_scores_pool_unless_larger_than_luck() -> None:
     assert lineage_luck_from_seeds(tries, REF).best_index == 2
 
 
+def _note_written_out(tries: list[list[float]]) -> tuple[float, float, float, float, bool]:
+    """The module docstring's note computed with numpy, one lineage at a time (the board's earlier code)."""
+    n = np.array([len(t) for t in tries], dtype=float)
+    var = np.array([np.var(t, ddof=1) if len(t) > 1 else 0.0 for t in tries])
+    own_df = float((n - 1).sum())
+    pooled = float(((n - 1) * var).sum() / own_df) if own_df > 0 else 0.0
+    mod = moderate(np.array([own_df + 1.0]), np.array([pooled]), REF)
+    ses = np.sqrt(float(mod.var[0]) / n)
+    means = np.array([np.mean(t) for t in tries])
+    best, order, k = int(np.argmax(means)), np.argsort(means, kind="stable"), len(tries)
+    middle = ses[order[k // 2]] if k % 2 else 0.5 * math.sqrt(ses[order[k // 2 - 1]] ** 2 + ses[order[k // 2]] ** 2)
+    lead = float(means[best] - np.median(means))
+    threshold = null_lead_quantile(k, 0.05, float(mod.df[0])) * float(ses.max())
+    expected = float(np.sqrt(np.mean(ses**2))) * expected_max_std_normal(k)
+    return expected, lead, 1.96 * math.sqrt(ses[best] ** 2 + middle**2), threshold, lead > threshold
+
+
+def test_many_lineages_at_once_equal_the_note_written_out_per_lineage() -> None:
+    """The board computes every lineage's note in one vectorised pass; each equals the per-lineage numpy
+    computation (ragged tries, single-seed tries, odd and even k, leads on both sides of the threshold)."""
+    rng = np.random.default_rng(7)
+    lineages = []
+    for _ in range(300):
+        k = int(rng.integers(2, 9))
+        level = rng.uniform(0.6, 0.95)
+        tries = [list(level + rng.normal(0, 0.005, int(rng.integers(1, 5)))) for _ in range(k)]
+        if rng.random() < 0.3:
+            tries[0] = [x + 0.02 for x in tries[0]]
+        lineages.append(tries)
+    verdicts = set()
+    for tries, (scores, note) in zip(lineages, lineages_rank_scores(lineages, REF), strict=True):
+        expected, lead, uncertainty, threshold, larger = _note_written_out(tries)
+        assert (note.expected_luck, note.lead, note.lead_uncertainty, note.threshold) == pytest.approx(
+            (expected, lead, uncertainty, threshold), rel=1e-12, abs=1e-15
+        )
+        assert note.larger_than_luck == larger
+        assert len(scores) == (len(tries[note.best_index]) if larger else sum(len(t) for t in tries))
+        verdicts.add(note.verdict)
+    assert verdicts == {"within luck", "larger than luck"}
+
+
 def test_expected_best_curve_by_hand_and_by_sampling() -> None:
     # k = 3 values 1, 2, 4: n = 1 → mean 7/3; n = 2 → 1·1/9 + 2·3/9 + 4·5/9 = 27/9 = 3
     curve = expected_best_curve([4.0, 1.0, 2.0])
@@ -129,3 +171,25 @@ def test_best_of_six_attack_on_a_mid_table_model(name: str, world: World, report
     )
     assert r["new_overclaim_attack"] <= 0.05 and r["new_overclaim_lineage"] <= 0.05
     assert r["new_top_lineage"] <= r["new_top_honest"]
+
+
+def _null_quantile_written_out(k: int, alpha: float, df: int) -> float:
+    """The seeded Monte Carlo as first written: every chunk drawn, np.median per row."""
+    rng = np.random.default_rng(1_000_003 + k)
+    leads, remaining = [], int(max(20_000, min(200_000, 6_400_000 // k)))
+    while remaining > 0:
+        rows = min(remaining, max(1, 2_000_000 // k))
+        z = rng.standard_normal((rows, k))
+        lead = z.max(axis=1) - np.median(z, axis=1)
+        if df > 0:
+            lead = lead / np.sqrt(rng.chisquare(max(df, 1), rows) / max(df, 1))
+        leads.append(lead)
+        remaining -= rows
+    return float(np.quantile(np.concatenate(leads), 1.0 - alpha))
+
+
+@pytest.mark.parametrize(("k", "df"), [(2, 0), (3, 9), (3, 14), (4, 30), (7, 11), (20, 12), (40, 0)])
+def test_null_quantile_reuses_the_draws_of_its_k_and_stays_exactly_the_same(k: int, df: int) -> None:
+    """The max − median draws depend on k only, so one set serves every df (k = 20 and 40 take two or more
+    chunks, whose later draws follow the first chunk's chi-squares as before)."""
+    assert null_lead_quantile(k, df=df if df else float("inf")) == _null_quantile_written_out(k, 0.05, df)
