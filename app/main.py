@@ -101,7 +101,6 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         await asyncio.to_thread(measuring.start)  # ready to measure before the first request
         relay = RelayThread(settings).start() if settings.relay_in_web else None
         refresher = BoardRefresher(get_engine(settings.database_url), owner=f"web-{os.getpid()}").start()
-        gc.collect()
         gc.freeze()  # what starting built lives as long as the app: full collections (0.17 s each) skip it
         try:
             yield
