@@ -16,7 +16,7 @@ from app.leaderboard import boards
 from app.leaderboard.boards import MAX_PER_PAGE
 from app.leaderboard.schemas import BenchmarkOut, FamiliesOut, FrontierOut, LeaderboardOut, LimitsOut
 from app.specs.validation import resolve_benchmark
-from app.web.caching import not_modified, validators
+from app.web.caching import revalidated, validators
 from app.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["benchmarks"])
@@ -88,22 +88,14 @@ def get_leaderboard(
     """One page of the stored board (filtered, searched and sorted by the server), with the board's noise
     reference and when it was computed. ETag/Last-Modified follow the board's version."""
     view = boards.view_of(session, resolve_benchmark_or_404(slug), settings.max_epochs)
-    headers = validators(view.etag, view.computed_at)
-    unchanged = not_modified(request, headers)
-    if unchanged is not None:
-        return unchanged
-    response.headers.update(headers)
+    response.headers.update(revalidated(request, validators(view.etag, view.computed_at)))
     return boards.leaderboard_out(session, view, query)
 
 
 @router.get("/benchmarks/{slug}/frontier", response_model=FrontierOut, responses=BOARD_RESPONSES)
 def get_frontier(slug: str, request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> Any:
     view = boards.view_of(session, resolve_benchmark_or_404(slug), settings.max_epochs)
-    headers = validators(view.etag, view.computed_at)
-    unchanged = not_modified(request, headers)
-    if unchanged is not None:
-        return unchanged
-    response.headers.update(headers)
+    response.headers.update(revalidated(request, validators(view.etag, view.computed_at)))
     return boards.frontier_out(session, view)
 
 

@@ -21,7 +21,7 @@ from app.entries.stored import BoardQuery, StoredView
 from app.leaderboard import boards
 from app.leaderboard.api import BoardQueryDep, resolve_benchmark_or_404
 from app.leaderboard.boards import PAGE_ROWS
-from app.web.caching import not_modified, validators
+from app.web.caching import revalidated, validators
 from app.web.deps import SessionDep, SettingsDep
 from app.web.templating import render
 
@@ -79,10 +79,7 @@ def leaderboard_csv(
     """Every entry that matches the filters (all pages), streamed."""
     benchmark = resolve_benchmark_or_404(slug)
     view = boards.view_of(session, benchmark, settings.max_epochs)
-    headers = validators(view.etag, view.computed_at)
-    unchanged = not_modified(request, headers)
-    if unchanged is not None:
-        return unchanged
+    headers = revalidated(request, validators(view.etag, view.computed_at))
     headers["Content-Disposition"] = f'attachment; filename="{benchmark.slug}-leaderboard.csv"'
     body = boards.csv_stream(session, view, query)
     return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
@@ -102,10 +99,7 @@ def leaderboard_figure(
 ) -> Response:
     """One chart of the board as Plotly figure JSON (the page fetches the variant it shows)."""
     view = boards.view_of(session, resolve_benchmark_or_404(slug), settings.max_epochs)
-    headers = validators(view.etag, view.computed_at)
-    unchanged = not_modified(request, headers)
-    if unchanged is not None:
-        return unchanged
+    headers = revalidated(request, validators(view.etag, view.computed_at))
     return JSONResponse(boards.figure(session, view, kind, (color, x, y), query), headers=headers)
 
 
@@ -123,10 +117,7 @@ def leaderboard_page(
     benchmark = resolve_benchmark_or_404(slug)
     view = boards.view_of(session, benchmark, settings.max_epochs)
     tag = f"{view.etag}-{int(TEMPLATE.stat().st_mtime)}"
-    headers = validators(tag, view.computed_at, per_visitor=request)
-    unchanged = not_modified(request, headers)
-    if unchanged is not None:
-        return unchanged
+    headers = revalidated(request, validators(tag, view.computed_at, per_visitor=request))
     page = replace(query, per_page=PAGE_ROWS)
     response = render(request, "leaderboard.html", _context(session, benchmark, view, page, settings.data_dir))
     response.headers.update(headers)

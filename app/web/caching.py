@@ -11,7 +11,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response, status
 from fastapi.responses import FileResponse
 
 
@@ -42,15 +42,18 @@ def _not_modified_since(if_modified_since: str, last_modified: str) -> bool:
         return False
 
 
-def not_modified(request: Request, headers: dict[str, str]) -> Response | None:
-    """A 304 when the request's validators match ``headers`` (If-None-Match first, as RFC 9110 says)."""
+def revalidated(request: Request, headers: dict[str, str]) -> dict[str, str]:
+    """``headers``, for the response the caller builds; a 304 with them instead (raised: answered without a body)
+    when the request's validators match (If-None-Match first, as RFC 9110 says)."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         fresh = _matches(if_none_match, headers["ETag"])
     else:
         since = request.headers.get("if-modified-since")
         fresh = since is not None and _not_modified_since(since, headers["Last-Modified"])
-    return Response(status_code=304, headers=headers) if fresh else None
+    if fresh:
+        raise HTTPException(status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return headers
 
 
 @lru_cache(maxsize=4)
@@ -66,9 +69,7 @@ def static_file(request: Request, path: Path, media_type: str, max_age: int = 86
     headers = validators(f"{stat.st_size:x}-{int(stat.st_mtime):x}", modified)
     headers["Cache-Control"] = f"max-age={max_age}"
     headers["Vary"] = "Accept-Encoding"
-    unchanged = not_modified(request, headers)
-    if unchanged is not None:
-        return unchanged
+    revalidated(request, headers)
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
         return Response(_gzipped(path, stat.st_mtime), media_type=media_type, headers=headers)
