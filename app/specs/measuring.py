@@ -179,10 +179,7 @@ def measure_spec(
         if not _slots.acquire(blocking=False):
             raise _busy(f"({_concurrency} specs in flight)")
         try:
-            pool = _get_pool()
-            if pool is None:
-                return measure(spec, input_shape, num_classes)
-            result: Measurement = _in_pool(pool, measure, spec, input_shape, num_classes)
+            result: Measurement = _in_pool(measure, spec, input_shape, num_classes)
             return result
         finally:
             _slots.release()
@@ -199,10 +196,7 @@ def fingerprint_spec(spec: ArchSpec, input_shape: tuple[int, int, int], num_clas
     if not _slots.acquire(blocking=False):
         return None
     try:
-        pool = _get_pool()
-        if pool is None:
-            return fingerprint(spec, input_shape, num_classes)
-        found: str = _in_pool(pool, fingerprint, spec, input_shape, num_classes)
+        found: str = _in_pool(fingerprint, spec, input_shape, num_classes)
         return found
     except (SpecError, ServiceUnavailable):
         log.warning("no fingerprint for a spec this time; duplicates are found by its hash alone")
@@ -212,12 +206,16 @@ def fingerprint_spec(spec: ArchSpec, input_shape: tuple[int, int, int], num_clas
 
 
 def _in_pool(
-    pool: ProcessPoolExecutor,
     what: Callable[[ArchSpec, tuple[int, int, int], int], Any],
     spec: ArchSpec,
     input_shape: tuple[int, int, int],
     num_classes: int,
 ) -> Any:
+    """``what(spec, input_shape, num_classes)`` in the pool under its time limit; in this thread when measuring
+    is configured without processes."""
+    pool = _get_pool()
+    if pool is None:
+        return what(spec, input_shape, num_classes)
     timeout_s = _timeout_s
     try:
         future: Future[tuple[str, Any]] = pool.submit(_in_child, what, spec, input_shape, num_classes, timeout_s)
